@@ -1,0 +1,47 @@
+// The few scheduler entry points that header-only parts of weft (tasks, join handles, sync, io)
+// call. Defined in runtime/src/scheduler.cpp. Not API: use spawn/go/yield_now instead.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+
+namespace weft::detail {
+
+class worker;
+class scheduler;
+class cancel_state;
+
+/// The worker running on this thread, or nullptr on a thread that is not a weft worker.
+worker* current_worker() noexcept;
+
+/// Makes a freshly spawned task runnable: on a worker, onto its local queue (and maybe wakes an
+/// idle worker to steal it); elsewhere throws std::logic_error (use runtime::spawn).
+void schedule_spawn(std::coroutine_handle<> h);
+
+/// The runtime the calling worker belongs to (nullptr on other threads). Awaiters that may be
+/// woken from outside the runtime record it when they suspend.
+scheduler* current_scheduler() noexcept;
+
+/// Makes a suspended task runnable again (a wake-up), from a worker of its runtime.
+void schedule_wakeup(std::coroutine_handle<> h) noexcept;
+
+/// Same, from any thread: on a worker of `home` the task goes onto that worker's queue, elsewhere
+/// onto `home`'s global queue (and a sleeping worker is woken).
+void schedule_wakeup_on(scheduler* home, std::coroutine_handle<> h) noexcept;
+
+/// True when the running task has used up its cooperative budget; the caller should then suspend
+/// and reschedule (an await that could complete at once yields instead). Counts one unit.
+bool budget_exhausted() noexcept;
+
+/// Reports the exception of a detached task to the runtime's handler.
+void report_detached_exception(const char* name, std::exception_ptr e) noexcept;
+
+/// Counts a finished spawned task (for metrics and shutdown accounting).
+void count_task_done() noexcept;
+
+/// True while the runtime this thread's worker belongs to is shutting down: every cancellable
+/// await then completes at once with operation_canceled.
+bool runtime_stopping() noexcept;
+
+} // namespace weft::detail

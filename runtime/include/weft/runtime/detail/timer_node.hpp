@@ -1,0 +1,47 @@
+// A timer registered on a worker's timer heap. Intrusive: it lives inside the awaiter that waits
+// on it (in the coroutine frame), so a sleep allocates nothing.
+//
+// Ownership protocol (runtime/src/timer_heap.cpp has the essay):
+//   - Only the owner worker touches the heap. A timer is registered on the worker the task runs on.
+//   - state_ goes waiting -> fired (by the owner when the deadline passes, then on_fire runs) or
+//     waiting -> cancelled (by anyone, through timer_cancel). Exactly one CAS wins.
+//   - A cancel from another thread cannot unlink the node itself: it pushes the node onto the
+//     owner's inbox and the owner unlinks it and then runs `waiter` (the coroutine waiting for the
+//     unlink). Until then the node's memory must stay alive: the waiter stays suspended.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+
+namespace weft::detail {
+
+class worker;
+
+struct timer_node {
+    enum : std::uint32_t { waiting = 0, cancelled = 1, fired = 2, fire_complete = 3 };
+
+    std::int64_t deadline_ns = 0;              // steady_clock nanoseconds
+    std::coroutine_handle<> waiter{};          // resumed on fire (default) or after remote unlink
+    void (*on_fire)(timer_node*) noexcept = nullptr; // null: schedule `waiter`; must be the last
+                                               // touch of the node unless it sets fire_complete
+    worker* owner = nullptr;                   // written at registration, read by cancellers
+    std::uint32_t heap_index = ~0u;            // owner only; ~0u when not in the heap
+    std::atomic<std::uint32_t> state{waiting}; // see above
+    timer_node* inbox_next = nullptr;          // link in the owner's inbox (cancellations)
+};
+
+/// Current steady_clock time in nanoseconds.
+std::int64_t now_ns() noexcept;
+
+/// Registers `n` on the current worker's heap. Requires a worker thread.
+void timer_register(timer_node* n) noexcept;
+
+/// Cancels `n`. Returns:
+///   cancel_done     unlinked now (we were on the owner); the node is free to go
+///   cancel_pending  the owner will unlink it and then schedule n->waiter: suspend until then
+///   cancel_lost     the timer had already fired; on_fire has run or is running
+enum class cancel_result { cancel_done, cancel_pending, cancel_lost };
+cancel_result timer_cancel(timer_node* n) noexcept;
+
+} // namespace weft::detail

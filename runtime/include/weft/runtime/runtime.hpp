@@ -1,0 +1,125 @@
+// The runtime: worker threads, their queues and timers, and the ways into it from plain threads.
+//
+//     int main() {
+//         return weft::run([]() -> weft::task<int> {   // one worker per core
+//             co_await weft::sleep_for(1ms);
+//             co_return 0;
+//         });
+//     }
+//
+// weft::run(main) starts a runtime, runs `main` (a task, or a callable returning one) to completion,
+// shuts the runtime down and returns main's result (or rethrows its exception).
+//
+// A weft::runtime object is for programs that keep one around: block_on(task) runs a task and
+// waits for it from a plain thread; spawn(task) starts one from any thread.
+//
+// Worker count: runtime_options::workers, else the environment variable WEFT_WORKERS, else
+// std::thread::hardware_concurrency().
+//
+// Shutdown (the destructor, or shutdown()): the runtime stops accepting spawns from outside,
+// every pending and future sleep or other cancellable weft await of the tasks still alive completes
+// at once with operation_canceled, and the workers keep running until every queue is empty, every
+// timer is gone and the blocking pool is idle. Tasks that are then still suspended on something
+// nothing can complete (a join of a task that waits forever, a channel nobody sends on) are
+// abandoned and counted on stderr; their frames are not freed. Go abandons such goroutines too.
+//
+// Thread-safety: every member is callable from any thread that is not one of the runtime's own
+// workers (block_on from a worker would block it, and aborts with a message).
+#pragma once
+
+#include <weft/runtime/metrics.hpp>
+#include <weft/runtime/spawn.hpp>
+#include <weft/runtime/task.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace weft {
+
+namespace detail {
+class scheduler;
+void block_until_done(promise_base& p);
+void inject_spawn(scheduler& s, std::coroutine_handle<> h);
+} // namespace detail
+
+struct runtime_options {
+    /// Worker threads; 0 means WEFT_WORKERS or the number of cores.
+    std::size_t workers = 0;
+    /// Upper bound on spawn_blocking threads (Tokio's default).
+    std::size_t max_blocking_threads = 512;
+    /// How long an idle spawn_blocking thread waits for work before it exits.
+    std::chrono::milliseconds blocking_keep_alive{10'000};
+    /// Called with a detached task's name (may be null) and exception. Default: print to stderr.
+    /// Runs on the worker that finished the task; must not block.
+    std::function<void(const char* task_name, std::exception_ptr)> on_detached_exception;
+};
+
+class runtime {
+public:
+    explicit runtime(runtime_options opts = {});
+    ~runtime();
+    runtime(const runtime&) = delete;
+    runtime& operator=(const runtime&) = delete;
+
+    /// Runs `t` on the runtime and blocks the calling (non-worker) thread until it finishes.
+    /// Returns its value or rethrows its exception.
+    template <class T>
+    T block_on(task<T> t) {
+        join_handle<T> h = spawn(std::move(t), "block_on");
+        auto ch = h.release();
+        detail::block_until_done(ch.promise());
+        struct destroy_on_exit {
+            decltype(ch) h;
+            ~destroy_on_exit() { h.destroy(); }
+        } guard{ch};
+        return ch.promise().take();
+    }
+
+    /// Starts `t` from any thread; same semantics as weft::spawn.
+    template <class T>
+    join_handle<T> spawn(task<T> t, const char* name = nullptr) {
+        WEFT_ASSERT(t.valid(), "weft::runtime::spawn of an empty task");
+        auto h = t.release();
+        h.promise().name_ = name;
+        detail::inject_spawn(*sched_, h);
+        return join_handle<T>{h};
+    }
+
+    /// Stops the runtime (see the file comment). Idempotent; the destructor calls it.
+    void shutdown();
+
+    /// Number of worker threads.
+    std::size_t workers() const noexcept;
+
+    /// A snapshot of the per-worker counters.
+    metrics_snapshot metrics() const;
+
+private:
+    std::unique_ptr<detail::scheduler> sched_;
+};
+
+/// Starts a runtime, runs `main` to completion, shuts down, returns main's result.
+/// `main` is a task or a callable (e.g. a coroutine lambda) returning one; the callable lives until
+/// the task finishes, so a capturing lambda is safe here.
+template <class Main>
+auto run(Main&& main, runtime_options opts = {}) {
+    runtime rt(std::move(opts));
+    if constexpr (std::is_invocable_v<Main&>) {
+        return rt.block_on(std::invoke(main));
+    } else {
+        return rt.block_on(std::forward<Main>(main));
+    }
+}
+
+/// Metrics of the runtime the calling worker belongs to (empty outside a runtime).
+metrics_snapshot current_metrics();
+
+/// Number of workers of the runtime the calling worker belongs to (0 outside a runtime).
+std::size_t current_workers() noexcept;
+
+} // namespace weft

@@ -1,0 +1,145 @@
+// weft::task<T>: a lazy coroutine that produces a T.
+//
+//     weft::task<int> answer() { co_return 42; }
+//     weft::task<> caller() {
+//         int v = co_await answer();            // runs answer() inline, right now
+//         auto h = weft::spawn(answer());       // or: runs it concurrently, maybe on another core
+//         v += co_await h;
+//     }
+//
+// A task does nothing until it is awaited or spawned. Awaiting transfers control to it directly
+// (symmetric transfer: no queue round trip, no stack growth) and resumes the awaiter when it
+// finishes, on the same thread. An exception thrown inside reaches the awaiter. A task is
+// move-only; destroying a task that never ran frees it without running it.
+//
+// Thread-safety: a task object is owned by one coroutine at a time; it is not shared.
+// Cancellation: a task awaited inline shares the cancellation of the task that awaits it, so
+// cancelling a spawned task reaches every await it makes, however deep.
+#pragma once
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/promise.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <utility>
+
+namespace weft {
+
+template <class T = void>
+class [[nodiscard("a task does nothing until it is co_awaited or spawned")]] task;
+
+namespace detail {
+
+template <class T>
+class task_promise : public promise_base {
+public:
+    task<T> get_return_object() noexcept;
+    final_awaiter final_suspend() const noexcept { return {}; }
+
+    template <class U>
+    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.emplace(std::forward<U>(v));
+    }
+
+    /// The result: the value, or the exception rethrown.
+    T take() {
+        if (exception_) {
+            std::rethrow_exception(exception_);
+        }
+        return std::move(*value_);
+    }
+    bool has_exception() const noexcept { return exception_ != nullptr; }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class task_promise<void> : public promise_base {
+public:
+    task<void> get_return_object() noexcept;
+    final_awaiter final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void take() {
+        if (exception_) {
+            std::rethrow_exception(exception_);
+        }
+    }
+};
+
+} // namespace detail
+
+template <class T>
+class [[nodiscard("a task does nothing until it is co_awaited or spawned")]] task {
+public:
+    using promise_type = detail::task_promise<T>;
+    using handle_type = std::coroutine_handle<promise_type>;
+    using value_type = T;
+
+    task() noexcept = default;
+    explicit task(handle_type h) noexcept : h_(h) {}
+    task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    task& operator=(task&& o) noexcept {
+        if (this != &o) {
+            destroy();
+            h_ = std::exchange(o.h_, {});
+        }
+        return *this;
+    }
+    task(const task&) = delete;
+    task& operator=(const task&) = delete;
+    ~task() { destroy(); }
+
+    /// True if this object holds a coroutine (false after a move or release()).
+    bool valid() const noexcept { return static_cast<bool>(h_); }
+
+    /// Gives up ownership of the coroutine frame (used by spawn).
+    handle_type release() noexcept { return std::exchange(h_, {}); }
+
+    struct awaiter {
+        handle_type h;
+        bool await_ready() const noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+            auto& p = h.promise();
+            p.continuation_ = parent;
+            if (detail::cancel_state* c = detail::cancel_of(parent)) {
+                p.cancel_ = c;
+            }
+            return h;
+        }
+        T await_resume() { return h.promise().take(); }
+    };
+
+    /// Runs the task inline; the awaiter resumes when it finishes, with its value or exception.
+    awaiter operator co_await() && noexcept {
+        WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
+        return awaiter{h_};
+    }
+    awaiter operator co_await() & noexcept {
+        WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
+        return awaiter{h_};
+    }
+
+private:
+    void destroy() noexcept {
+        if (h_) {
+            h_.destroy();
+            h_ = {};
+        }
+    }
+    handle_type h_{};
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>{std::coroutine_handle<task_promise<T>>::from_promise(*this)};
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>{std::coroutine_handle<task_promise<void>>::from_promise(*this)};
+}
+} // namespace detail
+
+} // namespace weft

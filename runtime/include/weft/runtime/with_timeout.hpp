@@ -1,0 +1,105 @@
+// weft::with_timeout: a deadline for a task.
+//
+//     weft::result<int> r = co_await weft::with_timeout(100ms, fetch());
+//     if (!r && r.error() == std::errc::timed_out) { ... }
+//
+// The task runs as a child (spawned, with its own cancellation). When the deadline passes it is
+// cancelled with reason timed_out: its pending and future weft awaits complete with
+// std::errc::timed_out, and with_timeout waits for it to end, so nothing outlives the call and no
+// buffer it uses is touched afterwards. The outcome:
+//   - task<result<U>>: the child's result; an operation_canceled error becomes timed_out when
+//     the deadline fired.
+//   - task<void>:      timed_out if the deadline fired, else success.
+//   - task<U>:         the child's value whenever it produced one (a value is never dropped),
+//                      even if the deadline fired while it was finishing.
+// An exception from the child is rethrown. Cancelling the awaiting task cancels the child with
+// operation_canceled.
+#pragma once
+
+#include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/detail/timer_node.hpp>
+#include <weft/runtime/result.hpp>
+#include <weft/runtime/task.hpp>
+
+#include <chrono>
+#include <coroutine>
+#include <span>
+#include <type_traits>
+
+namespace weft {
+
+template <class T>
+struct is_result : std::false_type {};
+template <class U>
+struct is_result<result<U>> : std::true_type {};
+
+namespace detail {
+
+/// The deadline half of with_timeout: a timer that cancels a group's children when it fires.
+class deadline_timer {
+public:
+    deadline_timer(group& g, std::int64_t deadline_ns) noexcept;
+    deadline_timer(const deadline_timer&) = delete;
+
+    /// Registers the timer on the current worker.
+    void start() noexcept;
+    bool fired() const noexcept { return fired_; }
+
+    /// Unregisters the timer; must be co_awaited before the timer's memory goes away.
+    struct stop_awaiter {
+        deadline_timer* t;
+        bool await_ready() const noexcept { return false; }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return t->stop(h); }
+        void await_resume() const noexcept {}
+    };
+    stop_awaiter stop_and_wait() noexcept { return {this}; }
+
+private:
+    bool stop(std::coroutine_handle<> h) noexcept; // true: suspend until the owner unlinks
+    static void on_fire(timer_node* n) noexcept;
+
+    timer_node node_;
+    group& group_;
+    bool fired_ = false;
+};
+
+} // namespace detail
+
+template <class T>
+using timeout_result_t = std::conditional_t<is_result<T>::value, T, result<T>>;
+
+/// Runs `t` with a deadline `d` from now (see the file comment).
+template <class Rep, class Period, class T>
+task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, task<T> t) {
+    WEFT_ASSERT(t.valid(), "weft::with_timeout of an empty task");
+    auto typed = t.release();
+    std::coroutine_handle<> hs[1] = {typed};
+    detail::promise_base* ps[1] = {&typed.promise()};
+    struct destroy_on_exit {
+        decltype(typed) h;
+        ~destroy_on_exit() { h.destroy(); }
+    } guard{typed};
+    detail::group g(hs, ps, detail::group::mode::all);
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    detail::deadline_timer timer(g, detail::now_ns() + (ns > 0 ? ns : 0));
+    timer.start();
+    co_await g.run();
+    co_await timer.stop_and_wait();
+    if constexpr (std::is_void_v<T>) {
+        typed.promise().take();
+        if (timer.fired()) {
+            co_return std::errc::timed_out;
+        }
+        co_return result<void>{};
+    } else if constexpr (is_result<T>::value) {
+        T r = typed.promise().take();
+        if (!r && timer.fired() && r.error() == std::errc::operation_canceled) {
+            co_return std::errc::timed_out;
+        }
+        co_return r;
+    } else {
+        co_return result<T>{typed.promise().take()};
+    }
+}
+
+} // namespace weft

@@ -1,0 +1,103 @@
+// weft::runtime, the error category, metrics printing.
+
+#include "scheduler.hpp"
+
+#include <weft/runtime/result.hpp>
+#include <weft/runtime/runtime.hpp>
+
+#include <iomanip>
+#include <ostream>
+
+namespace weft {
+
+namespace {
+class weft_error_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "weft"; }
+    std::string message(int c) const override {
+        switch (static_cast<errc>(c)) {
+        case errc::channel_closed:
+            return "channel closed";
+        case errc::deadlock:
+            return "deadlock: every task is blocked and nothing can wake one";
+        case errc::runtime_stopped:
+            return "runtime stopped";
+        }
+        return "unknown weft error";
+    }
+};
+} // namespace
+
+const std::error_category& weft_category() noexcept {
+    static const weft_error_category c;
+    return c;
+}
+
+runtime::runtime(runtime_options opts) : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {}
+
+runtime::~runtime() {
+    shutdown();
+}
+
+void runtime::shutdown() {
+    WEFT_ASSERT(detail::tls_worker == nullptr || &detail::tls_worker->sched() != sched_.get(),
+                "weft::runtime::shutdown called from one of its own workers");
+    sched_->shutdown();
+}
+
+std::size_t runtime::workers() const noexcept {
+    return sched_->num_workers();
+}
+
+metrics_snapshot runtime::metrics() const {
+    return sched_->snapshot();
+}
+
+metrics_snapshot current_metrics() {
+    if (detail::worker* w = detail::tls_worker) {
+        return w->sched().snapshot();
+    }
+    return {};
+}
+
+std::size_t current_workers() noexcept {
+    detail::worker* w = detail::tls_worker;
+    return w != nullptr ? w->sched().num_workers() : 0;
+}
+
+worker_metrics metrics_snapshot::total() const noexcept {
+    worker_metrics t;
+    for (const auto& w : workers) {
+        t.tasks_run += w.tasks_run;
+        t.spawned += w.spawned;
+        t.stolen_by += w.stolen_by;
+        t.stolen_from += w.stolen_from;
+        t.parks += w.parks;
+        t.global_pulls += w.global_pulls;
+        t.budget_yields += w.budget_yields;
+        t.yields += w.yields;
+        t.timers_fired += w.timers_fired;
+        t.local_queue_depth += w.local_queue_depth;
+    }
+    return t;
+}
+
+std::ostream& operator<<(std::ostream& os, const metrics_snapshot& m) {
+    auto row = [&os](const std::string& who, const worker_metrics& w) {
+        os << std::left << std::setw(8) << who << std::right << " run=" << w.tasks_run
+           << " spawned=" << w.spawned << " stole=" << w.stolen_by
+           << " stolen_from=" << w.stolen_from << " parks=" << w.parks
+           << " global=" << w.global_pulls << " budget_yields=" << w.budget_yields
+           << " yields=" << w.yields << " timers=" << w.timers_fired
+           << " queued=" << w.local_queue_depth << '\n';
+    };
+    for (std::size_t i = 0; i < m.workers.size(); ++i) {
+        row("worker" + std::to_string(i), m.workers[i]);
+    }
+    row("total", m.total());
+    os << "global_queue=" << m.global_queue_depth << " injected=" << m.injected
+       << " live_tasks=" << m.live_tasks << " blocking_threads=" << m.blocking_threads << '\n';
+    return os;
+}
+
+} // namespace weft

@@ -1,0 +1,866 @@
+// The M:N work-stealing scheduler.
+//
+// Vocabulary
+//   task      a spawned coroutine (weft::spawn / go / runtime::spawn). Its queue item is its
+//             coroutine handle: 8 bytes, nothing allocated beyond the frame.
+//   worker    one OS thread per core (runtime_options::workers). Runs tasks; owns a deque, a list of
+//             yielded tasks, a timer heap, an inbox and a parker.
+//   deque     the worker's Chase-Lev deque (chase_lev_deque.hpp): the owner pushes and pops at the
+//             bottom (LIFO), thieves steal at the top (FIFO).
+//   global    the injection queue (moodycamel::ConcurrentQueue) for tasks from outside threads and
+//             wake-ups that happen off a worker.
+//   searching a worker with no local work that is looking for some (Go: "spinning").
+//   sleeping  a worker parked on its parker, listed in sleepers_.
+//
+// Invariants
+//   1. Work on a running worker's deque is never lost: that worker will run it itself.
+//      Waking others is about parallelism, not correctness, so local pushes do not fence.
+//   2. Work on the global queue is never stranded: every injection is followed by a full fence
+//      and notify_one(); every worker that parks re-checks the global queue after registering as a
+//      sleeper. One of the two sees the other (Dekker).
+//   3. At most half of the awake workers search at once (Go: 2*nmspinning < gomaxprocs-npidle),
+//      so an idle system does not burn every core stealing from empty deques.
+//   4. A worker woken by notify_one() is counted as searching by its waker, so concurrent notifiers
+//      do not wake a crowd for one task. When a searcher finds work and was the last searcher,
+//      it wakes another (Go resetspinning): while work keeps appearing, one worker keeps looking.
+//   5. Only the owner touches its deque bottom, yielded list, timers and inbox consumption.
+//
+// Rejected approaches
+//   - FIFO ring + runnext slot (Go, Tokio) as the only local queue: for fork-join (skynet, fib),
+//     FIFO order expands the task tree breadth-first, so a million frames are alive at once and
+//     nothing is hot in cache. The owner-LIFO deque runs it depth-first (live frames ~ fan-out x
+//     depth) and thieves take the oldest, largest subtrees, as in TooManyCooks and libfork.
+//   - A non-stealable LIFO slot (Tokio): stalls work behind a task that never yields (tokio
+//     #4941). Here the newest task is stealable, and a pop that leaves work queued may wake a
+//     sleeper ("lazy wake", DESIGN.md 3) instead of every push waking one (tokio #8065).
+//   - Yielded tasks at the deque bottom: the yielder would run again at once. They go to a FIFO
+//     list that is moved under the deque (oldest nearest the bottom) only when the deque is empty,
+//     so a yielded task runs after everything that was queued before it.
+//
+// Current approach: each turn of the worker loop (worker::run)
+//   1. every 61 ticks (Go schedtick%61): fire due timers, take one task from the global queue, one
+//      from the yielded list and one from the deque top, so that nothing starves behind a LIFO
+//      pair that keeps waking each other (tokio #5712);
+//   2. cancelled timers from the inbox; the deque bottom; the yielded list; due timers; the global
+//      queue (a batch of up to 32: one queue operation for many tasks);
+//   3. otherwise search: become searching (if fewer than half search), steal from the other
+//      workers in random order, 4 rounds, checking the global queue between rounds;
+//   4. otherwise park (see below) until woken or until the nearest timer.
+//
+// Searching and parking: the protocol, in steps
+//   park:  (a) stop searching: num_searching_ -= 1; if that made it 0, re-check every queue
+//              (seq_cst) and, if work is visible, search again (Go: the last spinner re-checks);
+//          (b) under idle_mu_: add self to sleepers_, num_sleeping_ += 1 (seq_cst);
+//          (c) re-check the global queue, the inbox and shutdown (seq_cst loads);
+//          (d) parker.park(nearest timer);
+//          (e) under idle_mu_: if still in sleepers_, remove self (timeout or spurious wake: not
+//              searching); else a notifier removed us and counted us as searching.
+//   notify_one: fence; if num_searching_ > 0 or num_sleeping_ == 0, done; else under idle_mu_
+//          pop a sleeper, num_sleeping_ -= 1, num_searching_ += 1, then unpark it.
+//   A worker parks only with an empty deque, so only global work and its own inbox and timers can
+//   arrive for it while it sleeps: the global queue is covered by invariant 2, the inbox by a
+//   directed unpark (the parker's token survives an unpark that comes before the park), timers by
+//   the park timeout.
+//
+// Cancellation
+//   cancel_state.hpp holds the per-task flag and hook. A sleep's hook CASes its timer node to
+//   cancelled; on the owner worker it unlinks the node and queues the task at once, elsewhere it
+//   posts the node to the owner's inbox and unparks the owner, which unlinks it and then queues
+//   the task (the node lives in the task's frame, so the task must not run before the unlink).
+//
+// Shutdown
+//   stopping_ makes every cancellable await complete with operation_canceled and makes each worker
+//   fire all its timers. The shutting-down thread waits until every worker sleeps with no global
+//   work and an idle blocking pool, then sets exit_ and joins the workers. Tasks still suspended
+//   then are abandoned and counted (runtime.hpp).
+//
+// References
+//   Go runtime/proc.go (findRunnable, wakep, resetspinning, runqsteal); Tokio
+//   runtime/scheduler/multi_thread/{worker.rs, idle.rs, queue.rs}; TooManyCooks
+//   tmc/detail/ex_cpu.ipp; Chase & Lev 2005; Le et al. PPoPP 2013.
+
+#include "scheduler.hpp"
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/runtime.hpp>
+#include <weft/runtime/timer.hpp>
+#include <weft/runtime/yield.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <semaphore>
+#include <stdexcept>
+#include <string>
+
+namespace weft::detail {
+
+thread_local worker* tls_worker = nullptr;
+
+namespace {
+constexpr std::uint32_t fairness_interval = 61; // Go: schedtick%61
+constexpr int task_budget = 128;                // Tokio: 128 operations per poll
+constexpr int steal_rounds = 4;                 // Go: stealTries
+constexpr std::size_t global_batch = 32;
+
+void* to_item(std::coroutine_handle<> h) noexcept {
+    return h.address();
+}
+std::coroutine_handle<> from_item(void* p) noexcept {
+    return std::coroutine_handle<>::from_address(p);
+}
+
+std::size_t resolve_workers(std::size_t requested) {
+    if (requested != 0) {
+        return requested;
+    }
+    if (const char* env = std::getenv("WEFT_WORKERS")) {
+        char* end = nullptr;
+        long v = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && v > 0 && v <= 4096) {
+            return static_cast<std::size_t>(v);
+        }
+        std::fprintf(stderr, "weft: ignoring WEFT_WORKERS=\"%s\" (want a number 1..4096)\n", env);
+    }
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+worker::worker(scheduler& s, unsigned index)
+    : sched_(s), index_(index), rng_(0x9E3779B9u * (index + 1)) {
+    yielded_.reserve(64);
+}
+
+void worker::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void worker::join() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+std::uint32_t worker::next_rand() noexcept {
+    // xorshift32: victims in random order, no shared state.
+    std::uint32_t x = rng_;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    rng_ = x;
+    return x;
+}
+
+void worker::push_local(std::coroutine_handle<> h, bool spawned) {
+    deque_.push(to_item(h));
+    if (spawned) {
+        worker_counters::bump(counters_.spawned);
+    }
+    // Lazy wake: only when there is more than the one task this worker will run next.
+    if (deque_.size() > 1) {
+        sched_.maybe_notify_local();
+    }
+}
+
+void worker::push_yielded(std::coroutine_handle<> h) {
+    yielded_.push_back(h);
+    yielded_size_.store(yielded_.size(), std::memory_order_relaxed);
+    worker_counters::bump(counters_.yields);
+}
+
+void worker::register_timer(timer_node* n) {
+    n->owner = this;
+    timers_.push(n);
+}
+
+bool worker::try_cancel_local_timer(timer_node* n) noexcept {
+    if (n->heap_index != ~0u) {
+        timers_.remove(n);
+    }
+    return true;
+}
+
+void worker::post_cancelled_timer(timer_node* n) noexcept {
+    timer_node* head = inbox_.load(std::memory_order_relaxed);
+    do {
+        n->inbox_next = head;
+        // release: the node's fields are visible to the owner's acquire exchange in drain_inbox.
+    } while (!inbox_.compare_exchange_weak(
+        head, n, std::memory_order_release, std::memory_order_relaxed));
+    parker_.unpark();
+}
+
+void worker::drain_inbox() noexcept {
+    timer_node* n = inbox_.exchange(nullptr, std::memory_order_acquire);
+    while (n != nullptr) {
+        timer_node* next = n->inbox_next;
+        if (n->heap_index != ~0u) {
+            timers_.remove(n);
+        }
+        // The canceller set the awaiter's outcome before posting; now the task may run.
+        deque_.push(to_item(n->waiter));
+        n = next;
+    }
+}
+
+bool worker::run_timers() noexcept {
+    if (timers_.empty()) {
+        return false;
+    }
+    std::int64_t now = now_ns();
+    bool any = false;
+    while (!timers_.empty() && timers_.next_deadline() <= now) {
+        timer_node* n = timers_.pop();
+        std::uint32_t expected = timer_node::waiting;
+        if (n->state.compare_exchange_strong(
+                expected, timer_node::fired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            worker_counters::bump(counters_.timers_fired);
+            any = true;
+            if (n->on_fire != nullptr) {
+                n->on_fire(n);
+            } else {
+                deque_.push(to_item(n->waiter));
+            }
+        }
+        // else: cancelled; the node is on (or about to be on) the inbox, which queues the waiter.
+    }
+    if (any && deque_.size() > 1) {
+        sched_.maybe_notify_local();
+    }
+    return any;
+}
+
+void worker::fire_all_timers() noexcept {
+    while (!timers_.empty()) {
+        timer_node* n = timers_.pop();
+        std::uint32_t expected = timer_node::waiting;
+        if (n->state.compare_exchange_strong(
+                expected, timer_node::fired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            if (n->on_fire != nullptr) {
+                n->on_fire(n);
+            } else {
+                deque_.push(to_item(n->waiter));
+            }
+        }
+    }
+}
+
+std::coroutine_handle<> worker::pull_global() {
+    if (sched_.global_len_.load(std::memory_order_relaxed) <= 0) {
+        return {};
+    }
+    void* items[global_batch];
+    std::size_t want = 1 + static_cast<std::size_t>(
+        sched_.global_len_.load(std::memory_order_relaxed)) / sched_.num_workers();
+    want = std::min(want, global_batch);
+    std::size_t got = sched_.global_.try_dequeue_bulk(items, want);
+    if (got == 0) {
+        return {};
+    }
+    sched_.global_len_.fetch_sub(static_cast<std::int64_t>(got), std::memory_order_relaxed);
+    worker_counters::bump(counters_.global_pulls, got);
+    // Run the first; queue the rest in order (oldest nearest the bottom runs first after it).
+    for (std::size_t i = got; i-- > 1;) {
+        deque_.push(items[i]);
+    }
+    if (got > 2) {
+        sched_.maybe_notify_local();
+    }
+    return from_item(items[0]);
+}
+
+std::coroutine_handle<> worker::next_local() {
+    ++tick_;
+    if (inbox_.load(std::memory_order_relaxed) != nullptr) {
+        drain_inbox();
+    }
+    if (tick_ % fairness_interval == 0) {
+        if (sched_.stopping()) {
+            fire_all_timers();
+        } else {
+            run_timers();
+        }
+        if (auto h = pull_global()) {
+            return h;
+        }
+        if (!yielded_.empty()) {
+            auto h = yielded_.front();
+            yielded_.erase(yielded_.begin());
+            yielded_size_.store(yielded_.size(), std::memory_order_relaxed);
+            return h;
+        }
+        if (void* p = deque_.steal()) { // oldest local task: no LIFO pair starves the rest
+            return from_item(p);
+        }
+    }
+    if (void* p = deque_.pop()) {
+        if (!deque_.empty()) {
+            sched_.maybe_notify_local();
+        }
+        return from_item(p);
+    }
+    if (!yielded_.empty()) {
+        // Oldest nearest the bottom: pop order is yield order, thieves take the newest.
+        for (std::size_t i = yielded_.size(); i-- > 0;) {
+            deque_.push(to_item(yielded_[i]));
+        }
+        yielded_.clear();
+        yielded_size_.store(0, std::memory_order_relaxed);
+        if (void* p = deque_.pop()) {
+            if (!deque_.empty()) {
+                sched_.maybe_notify_local();
+            }
+            return from_item(p);
+        }
+    }
+    if (sched_.stopping()) {
+        fire_all_timers();
+        if (void* p = deque_.pop()) {
+            return from_item(p);
+        }
+    } else if (run_timers()) {
+        if (void* p = deque_.pop()) {
+            return from_item(p);
+        }
+    }
+    return pull_global();
+}
+
+std::coroutine_handle<> worker::steal_from_others() {
+    auto& ws = sched_.workers_;
+    const std::size_t n = ws.size();
+    if (n <= 1) {
+        return {};
+    }
+    std::size_t start = next_rand() % n;
+    for (std::size_t i = 0; i < n; ++i) {
+        worker* victim = ws[(start + i) % n].get();
+        if (victim == this) {
+            continue;
+        }
+        if (void* p = victim->deque_.steal()) {
+            worker_counters::bump(counters_.stolen_by);
+            victim->counters_.stolen_from.fetch_add(1, std::memory_order_relaxed);
+            return from_item(p);
+        }
+    }
+    return {};
+}
+
+void worker::stop_searching_found_work() {
+    if (searching_) {
+        searching_ = false;
+        // seq_cst RMW: pairs with notify_one's fence + load of num_searching_.
+        if (sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+            sched_.notify_one(); // the last searcher found work: keep one looking (Go resetspinning)
+        }
+    }
+}
+
+std::coroutine_handle<> worker::next_remote() {
+    const auto nworkers = static_cast<std::uint32_t>(sched_.num_workers());
+    if (!searching_) {
+        std::uint32_t searching = sched_.num_searching_.load(std::memory_order_relaxed);
+        std::uint32_t sleeping = sched_.num_sleeping_.load(std::memory_order_relaxed);
+        if (2 * searching < nworkers - std::min(sleeping, nworkers)) {
+            searching_ = true;
+            sched_.num_searching_.fetch_add(1, std::memory_order_seq_cst);
+        }
+    }
+    if (searching_) {
+        for (int round = 0; round < steal_rounds; ++round) {
+            if (auto h = steal_from_others()) {
+                stop_searching_found_work();
+                return h;
+            }
+            if (auto h = pull_global()) {
+                stop_searching_found_work();
+                return h;
+            }
+        }
+    } else if (auto h = pull_global()) {
+        return h;
+    }
+    park();
+    return {};
+}
+
+void worker::park() {
+    // (a) stop searching; the last searcher re-checks everything.
+    if (searching_) {
+        searching_ = false;
+        if (sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+            sched_.any_work_visible()) {
+            searching_ = true;
+            sched_.num_searching_.fetch_add(1, std::memory_order_seq_cst);
+            return;
+        }
+    }
+    // (b) register as a sleeper.
+    {
+        std::lock_guard lk(sched_.idle_mu_);
+        sched_.sleepers_.push_back(this);
+        in_sleepers_ = true;
+        sched_.num_sleeping_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    bool all_asleep = sched_.num_sleeping_.load(std::memory_order_seq_cst) == sched_.num_workers();
+    // (c) re-check what can arrive while we sleep.
+    bool skip = sched_.global_len_.load(std::memory_order_seq_cst) > 0 ||
+        inbox_.load(std::memory_order_seq_cst) != nullptr ||
+        sched_.exit_.load(std::memory_order_seq_cst) ||
+        (sched_.stopping() && !timers_.empty());
+    if (!skip) {
+        if (all_asleep && sched_.stopping()) {
+            std::lock_guard lk(sched_.shutdown_mu_);
+            sched_.shutdown_cv_.notify_all();
+        }
+        worker_counters::bump(counters_.parks);
+        // (d) sleep until woken or until the nearest timer.
+        parker_.park(timers_.empty() ? -1 : timers_.next_deadline());
+    }
+    // (e) unregister, or learn that a notifier did it for us.
+    std::lock_guard lk(sched_.idle_mu_);
+    if (in_sleepers_) {
+        auto& s = sched_.sleepers_;
+        s.erase(std::find(s.begin(), s.end(), this));
+        in_sleepers_ = false;
+        sched_.num_sleeping_.fetch_sub(1, std::memory_order_seq_cst);
+    } else {
+        searching_ = true; // counted in num_searching_ by the notifier
+    }
+}
+
+void worker::run() {
+    tls_worker = this;
+    frame_cache_enable();
+    while (!sched_.exit_.load(std::memory_order_acquire)) {
+        std::coroutine_handle<> h = next_local();
+        if (!h) {
+            h = next_remote();
+            if (!h) {
+                continue;
+            }
+        }
+        budget_ = task_budget;
+        worker_counters::bump(counters_.tasks_run);
+        h.resume();
+    }
+    if (searching_) {
+        searching_ = false;
+        sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    frame_cache_release();
+    tls_worker = nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// scheduler
+
+scheduler::scheduler(runtime_options opts)
+    : opts_(std::move(opts))
+    , blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive) {
+    const std::size_t n = resolve_workers(opts_.workers);
+    workers_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        workers_.push_back(std::make_unique<worker>(*this, static_cast<unsigned>(i)));
+    }
+    sleepers_.reserve(n);
+    for (auto& w : workers_) {
+        w->start();
+    }
+}
+
+scheduler::~scheduler() {
+    shutdown();
+}
+
+bool scheduler::any_work_visible() const noexcept {
+    if (global_len_.load(std::memory_order_seq_cst) > 0) {
+        return true;
+    }
+    for (const auto& w : workers_) {
+        if (!w->deque_.empty()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void scheduler::inject(std::coroutine_handle<> h) {
+    if (stopping()) {
+        throw std::logic_error("weft: spawn on a runtime that is shutting down");
+    }
+    injected_.fetch_add(1, std::memory_order_relaxed);
+    inject_wakeup(h);
+}
+
+void scheduler::inject_wakeup(std::coroutine_handle<> h) noexcept {
+    bool ok = global_.enqueue(to_item(h));
+    WEFT_ASSERT(ok, "weft: out of memory in the global queue");
+    global_len_.fetch_add(1, std::memory_order_seq_cst);
+    notify_one();
+}
+
+void scheduler::maybe_notify_local() noexcept {
+    if (num_sleeping_.load(std::memory_order_relaxed) == 0 ||
+        num_searching_.load(std::memory_order_relaxed) != 0) {
+        return;
+    }
+    notify_one();
+}
+
+void scheduler::notify_one() noexcept {
+    // Pairs with the seq_cst registration and re-check in worker::park (invariant 2).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (num_searching_.load(std::memory_order_seq_cst) != 0 ||
+        num_sleeping_.load(std::memory_order_seq_cst) == 0) {
+        return;
+    }
+    worker* w = nullptr;
+    {
+        std::lock_guard lk(idle_mu_);
+        if (sleepers_.empty() || num_searching_.load(std::memory_order_relaxed) != 0) {
+            return;
+        }
+        w = sleepers_.back();
+        sleepers_.pop_back();
+        w->in_sleepers_ = false;
+        num_sleeping_.fetch_sub(1, std::memory_order_seq_cst);
+        num_searching_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    w->unpark();
+}
+
+std::uint64_t scheduler::live_tasks() const noexcept {
+    std::uint64_t spawned = injected_.load(std::memory_order_relaxed);
+    std::uint64_t done = 0;
+    for (const auto& w : workers_) {
+        spawned += w->counters_.spawned.load(std::memory_order_relaxed);
+        done += w->counters_.done.load(std::memory_order_relaxed);
+    }
+    return spawned > done ? spawned - done : 0;
+}
+
+void scheduler::shutdown() {
+    {
+        std::lock_guard lk(shutdown_mu_);
+        if (shut_down_) {
+            return;
+        }
+        shut_down_ = true;
+    }
+    stopping_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers_) {
+        w->unpark();
+    }
+    // Wait for quiescence: every worker asleep, no global work, blocking pool idle.
+    {
+        std::unique_lock lk(shutdown_mu_);
+        for (;;) {
+            bool quiet = num_sleeping_.load(std::memory_order_seq_cst) == workers_.size() &&
+                global_len_.load(std::memory_order_seq_cst) == 0 && blocking_.in_flight() == 0;
+            if (quiet) {
+                for (auto& w : workers_) {
+                    quiet = quiet && w->deque_.empty() &&
+                        w->inbox_.load(std::memory_order_seq_cst) == nullptr;
+                }
+            }
+            if (quiet) {
+                break;
+            }
+            shutdown_cv_.wait_for(lk, std::chrono::milliseconds(1));
+        }
+    }
+    exit_.store(true, std::memory_order_seq_cst);
+    for (auto& w : workers_) {
+        w->unpark();
+    }
+    for (auto& w : workers_) {
+        w->join();
+    }
+    blocking_.shutdown();
+    if (std::uint64_t left = live_tasks()) {
+        std::fprintf(stderr,
+                     "weft: runtime shut down with %llu task(s) still suspended; they were "
+                     "abandoned\n",
+                     static_cast<unsigned long long>(left));
+    }
+}
+
+void scheduler::report_exception(const char* name, std::exception_ptr e) noexcept {
+    if (opts_.on_detached_exception) {
+        try {
+            opts_.on_detached_exception(name, e);
+            return;
+        } catch (...) {
+            std::fputs("weft: the detached-exception handler threw; ignoring\n", stderr);
+            return;
+        }
+    }
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        what = ex.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "weft: detached task '%s' ended with an exception: %s\n",
+                 name != nullptr ? name : "(unnamed)", what.c_str());
+}
+
+metrics_snapshot scheduler::snapshot() const {
+    metrics_snapshot s;
+    for (const auto& w : workers_) {
+        const worker_counters& c = w->counters_;
+        worker_metrics m;
+        m.tasks_run = c.tasks_run.load(std::memory_order_relaxed);
+        m.spawned = c.spawned.load(std::memory_order_relaxed);
+        m.stolen_by = c.stolen_by.load(std::memory_order_relaxed);
+        m.stolen_from = c.stolen_from.load(std::memory_order_relaxed);
+        m.parks = c.parks.load(std::memory_order_relaxed);
+        m.global_pulls = c.global_pulls.load(std::memory_order_relaxed);
+        m.budget_yields = c.budget_yields.load(std::memory_order_relaxed);
+        m.yields = c.yields.load(std::memory_order_relaxed);
+        m.timers_fired = c.timers_fired.load(std::memory_order_relaxed);
+        m.local_queue_depth = w->queue_depth();
+        s.workers.push_back(m);
+    }
+    std::int64_t g = global_len_.load(std::memory_order_relaxed);
+    s.global_queue_depth = g > 0 ? static_cast<std::uint64_t>(g) : 0;
+    s.injected = injected_.load(std::memory_order_relaxed);
+    s.live_tasks = live_tasks();
+    s.blocking_threads = blocking_.threads();
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points used by headers (scheduler_hooks.hpp and friends)
+
+worker* current_worker() noexcept {
+    return tls_worker;
+}
+
+void schedule_spawn(std::coroutine_handle<> h) {
+    worker* w = tls_worker;
+    if (w == nullptr) {
+        h.destroy();
+        throw std::logic_error(
+            "weft::spawn called outside a weft runtime; use weft::runtime::spawn from plain threads");
+    }
+    w->push_local(h, true);
+}
+
+void schedule_wakeup(std::coroutine_handle<> h) noexcept {
+    if (worker* w = tls_worker) {
+        w->push_local(h, false);
+        return;
+    }
+    WEFT_ASSERT(false, "weft: a task was woken from a thread outside its runtime without a home");
+}
+
+void schedule_wakeup_on(scheduler* home, std::coroutine_handle<> h) noexcept {
+    worker* w = tls_worker;
+    if (w != nullptr && (home == nullptr || &w->sched() == home)) {
+        w->push_local(h, false);
+        return;
+    }
+    WEFT_ASSERT(home != nullptr, "weft: a task was woken from outside its runtime without a home");
+    home->inject_wakeup(h);
+}
+
+scheduler* current_scheduler() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr ? &w->sched() : nullptr;
+}
+
+bool budget_exhausted() noexcept {
+    worker* w = tls_worker;
+    if (w == nullptr) {
+        return false;
+    }
+    if (--w->budget_ > 0) {
+        return false;
+    }
+    worker_counters::bump(w->counters().budget_yields);
+    w->budget_ = task_budget;
+    return true;
+}
+
+void report_detached_exception(const char* name, std::exception_ptr e) noexcept {
+    if (worker* w = tls_worker) {
+        w->sched().report_exception(name, e);
+        return;
+    }
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        what = ex.what();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "weft: detached task '%s' ended with an exception: %s\n",
+                 name != nullptr ? name : "(unnamed)", what.c_str());
+}
+
+void count_task_done() noexcept {
+    if (worker* w = tls_worker) {
+        worker_counters::bump(w->counters().done);
+    }
+}
+
+bool runtime_stopping() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr && w->sched().stopping();
+}
+
+std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_base& p) noexcept {
+    count_task_done();
+    // acq_rel: release publishes the result to the joiner; acquire sees the joiner's registration.
+    std::uintptr_t prev = p.join_.exchange(join_done, std::memory_order_acq_rel);
+    if (prev == join_running) {
+        return std::noop_coroutine(); // the handle will take the result and free the frame
+    }
+    if (prev == join_detached) {
+        if (p.exception_) {
+            report_detached_exception(p.name_, p.exception_);
+        }
+        self.destroy();
+        return std::noop_coroutine();
+    }
+    if (prev & join_listener_tag) {
+        auto* l = reinterpret_cast<join_listener*>(prev & ~join_listener_tag);
+        return l->child_done(l, &p);
+    }
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(prev));
+}
+
+void yield_to_back(std::coroutine_handle<> h) noexcept {
+    if (worker* w = tls_worker) {
+        w->push_yielded(h);
+        return;
+    }
+    WEFT_ASSERT(false, "weft::yield_now awaited outside a weft worker");
+}
+
+void inject_spawn(scheduler& s, std::coroutine_handle<> h) {
+    worker* w = tls_worker;
+    if (w != nullptr && &w->sched() == &s) {
+        w->push_local(h, true);
+        return;
+    }
+    try {
+        s.inject(h);
+    } catch (...) {
+        h.destroy();
+        throw;
+    }
+}
+
+void block_until_done(promise_base& p) {
+    WEFT_ASSERT(tls_worker == nullptr,
+                "weft::runtime::block_on called on a worker thread (it would block the worker; "
+                "co_await the task instead)");
+    struct sem_listener : join_listener {
+        std::binary_semaphore sem{0};
+    } l;
+    l.child_done = [](join_listener* self, void*) noexcept -> std::coroutine_handle<> {
+        static_cast<sem_listener*>(self)->sem.release();
+        return std::noop_coroutine();
+    };
+    std::uintptr_t expected = join_running;
+    if (p.join_.compare_exchange_strong(expected,
+                                        reinterpret_cast<std::uintptr_t>(
+                                            static_cast<join_listener*>(&l)) |
+                                            join_listener_tag,
+                                        std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        l.sem.acquire();
+    }
+}
+
+std::int64_t now_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void timer_register(timer_node* n) noexcept {
+    worker* w = tls_worker;
+    WEFT_ASSERT(w != nullptr, "weft: a timer was started outside a weft worker");
+    w->register_timer(n);
+}
+
+cancel_result timer_cancel(timer_node* n) noexcept {
+    std::uint32_t expected = timer_node::waiting;
+    if (!n->state.compare_exchange_strong(
+            expected, timer_node::cancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return cancel_result::cancel_lost;
+    }
+    worker* owner = n->owner;
+    if (owner == tls_worker) {
+        owner->try_cancel_local_timer(n);
+        return cancel_result::cancel_done;
+    }
+    owner->post_cancelled_timer(n);
+    return cancel_result::cancel_pending;
+}
+
+bool sleep_awaiter::suspend(std::coroutine_handle<> h) noexcept {
+    (void)h;
+    timer_register(&node_);
+    if (runtime_stopping() || (cancel_ != nullptr && !cancel_->arm(this))) {
+        tls_worker->try_cancel_local_timer(&node_);
+        cancelled_ = true;
+        return false;
+    }
+    return true;
+}
+
+void sleep_awaiter::on_cancel(cancel_hook* hook) noexcept {
+    // Runs under the task's cancel_state lock, on any thread.
+    auto* self = static_cast<sleep_awaiter*>(hook);
+    std::uint32_t expected = timer_node::waiting;
+    if (!self->node_.state.compare_exchange_strong(
+            expected, timer_node::cancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return; // already fired: the task is queued and will see a normal wake-up
+    }
+    self->cancelled_ = true;
+    worker* owner = self->node_.owner;
+    if (owner == tls_worker) {
+        owner->try_cancel_local_timer(&self->node_);
+        owner->push_local(self->node_.waiter, false);
+    } else {
+        owner->post_cancelled_timer(&self->node_); // the owner unlinks, then queues the waiter
+    }
+}
+
+void frame_cache_enable() noexcept {
+    tls_frame_cache.enabled = true;
+}
+
+void frame_cache_release() noexcept {
+    frame_cache& fc = tls_frame_cache;
+    fc.enabled = false;
+    for (std::size_t c = 0; c < frame_classes; ++c) {
+        while (frame_cache::node* p = fc.head[c]) {
+            fc.head[c] = p->next;
+            ::operator delete(p, c * frame_granule);
+        }
+        fc.count[c] = 0;
+    }
+}
+
+[[noreturn]] void assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept {
+    std::fprintf(stderr, "weft: fatal: %s\n  (%s failed at %s:%d)\n", msg, expr, file, line);
+    std::fflush(stderr);
+    std::abort();
+}
+
+} // namespace weft::detail

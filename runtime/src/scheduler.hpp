@@ -1,0 +1,144 @@
+// Private: the scheduler and its workers. The algorithm is described in scheduler.cpp.
+#pragma once
+
+#include "blocking_pool.hpp"
+#include "chase_lev_deque.hpp"
+#include "parker.hpp"
+#include "timer_heap.hpp"
+
+#include <weft/runtime/metrics.hpp>
+#include <weft/runtime/runtime.hpp>
+
+#include <atomic>
+#include <concurrentqueue/concurrentqueue.h>
+#include <condition_variable>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace weft::detail {
+
+class scheduler;
+
+/// Counters of one worker. Written by the owner (relaxed load + store, no RMW) except stolen_from,
+/// which thieves bump with fetch_add; read by metrics snapshots from any thread.
+struct worker_counters {
+    std::atomic<std::uint64_t> tasks_run{0}, spawned{0}, stolen_by{0}, stolen_from{0}, parks{0},
+        global_pulls{0}, budget_yields{0}, yields{0}, timers_fired{0}, done{0};
+
+    static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+};
+
+class worker {
+public:
+    worker(scheduler& s, unsigned index);
+
+    void start();
+    void join();
+
+    // --- owner-thread operations ---
+    void push_local(std::coroutine_handle<> h, bool spawned);
+    void push_yielded(std::coroutine_handle<> h);
+    void register_timer(timer_node* n);
+    bool try_cancel_local_timer(timer_node* n) noexcept; // owner: unlink a node that is in the heap
+
+    // --- any thread ---
+    void post_cancelled_timer(timer_node* n) noexcept; // onto the inbox, then wake the owner
+    void unpark() noexcept { parker_.unpark(); }
+
+    scheduler& sched() noexcept { return sched_; }
+    unsigned index() const noexcept { return index_; }
+    worker_counters& counters() noexcept { return counters_; }
+    std::size_t queue_depth() const noexcept { return deque_.size() + yielded_size_.load(std::memory_order_relaxed); }
+
+    int budget_ = 0; // owner only: cooperative budget of the running task
+
+private:
+    friend class scheduler;
+
+    void run();
+    std::coroutine_handle<> next_local();
+    std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
+    std::coroutine_handle<> steal_from_others();
+    std::coroutine_handle<> pull_global();
+    void drain_inbox() noexcept;
+    bool run_timers() noexcept; // fires due timers; true if any task became runnable
+    void fire_all_timers() noexcept;
+    void park();
+    void stop_searching_found_work();
+    std::uint32_t next_rand() noexcept;
+
+    scheduler& sched_;
+    const unsigned index_;
+    chase_lev_deque deque_;
+    std::vector<std::coroutine_handle<>> yielded_; // owner only: yield_now'ed tasks, FIFO
+    std::atomic<std::size_t> yielded_size_{0};     // yielded_.size() for other threads' checks
+    timer_heap timers_;                            // owner only
+    std::atomic<timer_node*> inbox_{nullptr};      // MPSC stack of cancelled timers (any -> owner)
+    parker parker_;
+    worker_counters counters_;
+    std::uint32_t tick_ = 0;
+    std::uint32_t rng_;
+    bool searching_ = false;   // owner only; counted in scheduler::num_searching_
+    bool in_sleepers_ = false; // guarded by scheduler::idle_mu_
+    std::thread thread_;
+};
+
+class scheduler {
+public:
+    explicit scheduler(runtime_options opts);
+    ~scheduler();
+
+    /// Outside threads: onto the global queue, then wake a worker.
+    void inject(std::coroutine_handle<> h);
+    void inject_wakeup(std::coroutine_handle<> h) noexcept;
+    /// Wakes one sleeping worker as a searcher unless someone is already searching.
+    void notify_one() noexcept;
+    /// Cheap form for local pushes: no fence, bail out fast when nobody sleeps.
+    void maybe_notify_local() noexcept;
+    void shutdown();
+
+    std::size_t num_workers() const noexcept { return workers_.size(); }
+    bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+    metrics_snapshot snapshot() const;
+    void report_exception(const char* name, std::exception_ptr e) noexcept;
+    blocking_pool& blocking() noexcept { return blocking_; }
+    std::uint64_t live_tasks() const noexcept;
+
+private:
+    friend class worker;
+
+    bool any_work_visible() const noexcept;
+
+    runtime_options opts_;
+    std::vector<std::unique_ptr<worker>> workers_;
+
+    // Global injection queue (DESIGN.md 3): outside spawns and remote wake-ups.
+    moodycamel::ConcurrentQueue<void*> global_;
+    std::atomic<std::int64_t> global_len_{0}; // incremented after enqueue, decremented after dequeue
+    std::atomic<std::uint64_t> injected_{0};
+
+    // Idle protocol (scheduler.cpp, "Searching and parking").
+    std::mutex idle_mu_;
+    std::vector<worker*> sleepers_;            // guarded by idle_mu_
+    alignas(64) std::atomic<std::uint32_t> num_searching_{0};
+    std::atomic<std::uint32_t> num_sleeping_{0};
+
+    alignas(64) std::atomic<bool> stopping_{false};
+    std::atomic<bool> exit_{false};
+    std::mutex shutdown_mu_;
+    std::condition_variable shutdown_cv_;
+    bool shut_down_ = false; // guarded by shutdown_mu_
+
+    blocking_pool blocking_;
+};
+
+/// The worker of the calling thread (nullptr outside workers).
+extern thread_local worker* tls_worker;
+
+} // namespace weft::detail

@@ -1,0 +1,147 @@
+// Structured concurrency: the group behind when_all / when_any / with_timeout, and the deadline
+// timer of with_timeout.
+//
+// Vocabulary
+//   parent    the coroutine awaiting group::run(); suspended until every child has finished.
+//   child     a spawned task whose join_ word points at the group (join_listener_tag).
+//
+// Protocol
+//   1. start(): arm the parent's cancel hook (a parent cancelled later cancels every child; one
+//      cancelled already cancels them at once), push children 0..n-2 onto the worker's deque, and
+//      transfer into child n-1.
+//   2. Each child's final suspend calls on_child_done: when_any records the first finisher and
+//      cancels the others; when_all records the first child that threw and cancels the others.
+//      remaining_ counts down (acq_rel: every child's writes happen-before the parent's resume);
+//      the last child returns the parent's handle, so the parent resumes by symmetric transfer.
+//   3. finish() (await_resume) disarms the parent's hook. Children's frames are freed by the
+//      caller (when_all.hpp) after it has taken their results.
+//
+// The deadline timer (with_timeout): a timer_node whose on_fire cancels the group's children with
+// reason timed_out. on_fire runs on the timer's owner worker; it marks fire_complete as its last
+// touch of the node, and stop() waits for that mark before letting the node's memory go.
+
+#include "scheduler.hpp"
+
+#include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/with_timeout.hpp>
+
+namespace weft::detail {
+
+group::group(std::span<std::coroutine_handle<>> children, std::span<promise_base*> promises, mode m) noexcept
+    : join_listener{&on_child_done}
+    , cancel_hook{&on_parent_cancel}
+    , children_(children)
+    , promises_(promises)
+    , mode_(m)
+    , remaining_(children.size()) {
+    for (promise_base* p : promises_) {
+        p->join_.store(reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(this)) |
+                           join_listener_tag,
+                       std::memory_order_relaxed);
+    }
+}
+
+void group::cancel_children(cancel_reason why) noexcept {
+    for (promise_base* p : promises_) {
+        p->own_cancel_.request(why);
+    }
+}
+
+std::coroutine_handle<> group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept {
+    parent_ = parent;
+    parent_cancel_ = parent_cancel;
+    if (parent_cancel_ != nullptr && !parent_cancel_->arm(this)) {
+        cancel_children(parent_cancel_->reason());
+    } else if (runtime_stopping()) {
+        cancel_children(cancel_reason::canceled);
+    }
+    worker* w = tls_worker;
+    const std::size_t n = children_.size();
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        if (w != nullptr) {
+            w->push_local(children_[i], true);
+        } else {
+            schedule_spawn(children_[i]);
+        }
+    }
+    if (w != nullptr) {
+        worker_counters::bump(w->counters().spawned); // the last child, transferred to directly
+    }
+    return children_[n - 1];
+}
+
+void group::finish() noexcept {
+    if (parent_cancel_ != nullptr) {
+        parent_cancel_->disarm();
+    }
+}
+
+std::coroutine_handle<> group::on_child_done(join_listener* self, void* child) noexcept {
+    auto* g = static_cast<group*>(self);
+    auto* p = static_cast<promise_base*>(child);
+    std::size_t index = 0;
+    while (g->promises_[index] != p) {
+        ++index;
+    }
+    bool record = g->mode_ == mode::any || p->exception_ != nullptr;
+    if (record) {
+        std::ptrdiff_t expected = -1;
+        if (g->first_.compare_exchange_strong(expected, static_cast<std::ptrdiff_t>(index),
+                                              std::memory_order_acq_rel)) {
+            for (std::size_t i = 0; i < g->promises_.size(); ++i) {
+                if (i != index) {
+                    g->promises_[i]->own_cancel_.request(cancel_reason::canceled);
+                }
+            }
+        }
+    }
+    // acq_rel: this child's writes are visible to the parent; the last child sees them all.
+    if (g->remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        return g->parent_;
+    }
+    return std::noop_coroutine();
+}
+
+void group::on_parent_cancel(cancel_hook* self) noexcept {
+    auto* g = static_cast<group*>(self);
+    g->cancel_children(g->parent_cancel_->reason());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+deadline_timer::deadline_timer(group& g, std::int64_t deadline_ns) noexcept : group_(g) {
+    node_.deadline_ns = deadline_ns;
+    node_.on_fire = &on_fire;
+}
+
+void deadline_timer::start() noexcept {
+    timer_register(&node_);
+}
+
+void deadline_timer::on_fire(timer_node* n) noexcept {
+    // Reach the enclosing deadline_timer from its first member.
+    auto* self = reinterpret_cast<deadline_timer*>(n);
+    self->fired_ = true;
+    self->group_.cancel_children(cancel_reason::timed_out);
+    n->state.store(timer_node::fire_complete, std::memory_order_release); // last touch
+}
+
+bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
+    node_.waiter = h;
+    switch (timer_cancel(&node_)) {
+    case cancel_result::cancel_done:
+        return false;
+    case cancel_result::cancel_pending:
+        return true; // the owner unlinks the node, then resumes us
+    case cancel_result::cancel_lost:
+        // Fired: wait for on_fire to finish with the node (it is short and never blocks).
+        // acquire: pairs with the release store of fire_complete; fired_ is visible after.
+        while (node_.state.load(std::memory_order_acquire) != timer_node::fire_complete) {
+            __builtin_ia32_pause();
+        }
+        return false;
+    }
+    return false;
+}
+
+} // namespace weft::detail
