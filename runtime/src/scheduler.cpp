@@ -101,6 +101,31 @@ namespace weft::detail {
 thread_local worker* tls_worker = nullptr;
 
 namespace {
+std::atomic<reactor_factory> installed_reactor_factory{nullptr};
+}
+
+void set_reactor_factory(reactor_factory f) noexcept {
+    installed_reactor_factory.store(f, std::memory_order_release);
+}
+
+reactor* current_reactor() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr ? w->io() : nullptr;
+}
+
+void blocked_enter(blocked_on what) noexcept {
+    if (worker* w = tls_worker) {
+        w->count_blocked(what, 1);
+    }
+}
+
+void blocked_leave(blocked_on what) noexcept {
+    if (worker* w = tls_worker) {
+        w->count_blocked(what, -1);
+    }
+}
+
+namespace {
 constexpr std::uint32_t fairness_interval = 61; // Go: schedtick%61
 constexpr int task_budget = 128;                // Tokio: 128 operations per poll
 constexpr int steal_rounds = 4;                 // Go: stealTries
@@ -138,8 +163,14 @@ worker::worker(scheduler& s, unsigned index)
     yielded_.reserve(64);
 }
 
-void worker::start() {
-    thread_ = std::thread([this] { run(); });
+void worker::start(std::latch& ready) {
+    thread_ = std::thread([this, &ready] { run(ready); });
+}
+
+void worker::poll_io() noexcept {
+    if (reactor_) {
+        reactor_->poll();
+    }
 }
 
 void worker::join() {
@@ -178,11 +209,13 @@ void worker::push_yielded(std::coroutine_handle<> h) {
 void worker::register_timer(timer_node* n) {
     n->owner = this;
     timers_.push(n);
+    timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
 
 bool worker::try_cancel_local_timer(timer_node* n) noexcept {
     if (n->heap_index != ~0u) {
         timers_.remove(n);
+        timers_size_.store(timers_.size(), std::memory_order_relaxed);
     }
     return true;
 }
@@ -194,7 +227,7 @@ void worker::post_cancelled_timer(timer_node* n) noexcept {
         // release: the node's fields are visible to the owner's acquire exchange in drain_inbox.
     } while (!inbox_.compare_exchange_weak(
         head, n, std::memory_order_release, std::memory_order_relaxed));
-    parker_.unpark();
+    unpark();
 }
 
 void worker::drain_inbox() noexcept {
@@ -208,6 +241,7 @@ void worker::drain_inbox() noexcept {
         deque_.push(to_item(n->waiter));
         n = next;
     }
+    timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
 
 bool worker::run_timers() noexcept {
@@ -231,6 +265,7 @@ bool worker::run_timers() noexcept {
         }
         // else: cancelled; the node is on (or about to be on) the inbox, which queues the waiter.
     }
+    timers_size_.store(timers_.size(), std::memory_order_relaxed);
     if (any && deque_.size() > 1) {
         sched_.maybe_notify_local();
     }
@@ -250,6 +285,7 @@ void worker::fire_all_timers() noexcept {
             }
         }
     }
+    timers_size_.store(0, std::memory_order_relaxed);
 }
 
 std::coroutine_handle<> worker::pull_global() {
@@ -282,6 +318,7 @@ std::coroutine_handle<> worker::next_local() {
         drain_inbox();
     }
     if (tick_ % fairness_interval == 0) {
+        poll_io();
         if (sched_.stopping()) {
             fire_all_timers();
         } else {
@@ -322,13 +359,15 @@ std::coroutine_handle<> worker::next_local() {
     }
     if (sched_.stopping()) {
         fire_all_timers();
-        if (void* p = deque_.pop()) {
-            return from_item(p);
+    } else {
+        run_timers();
+    }
+    poll_io();
+    if (void* p = deque_.pop()) {
+        if (!deque_.empty()) {
+            sched_.maybe_notify_local();
         }
-    } else if (run_timers()) {
-        if (void* p = deque_.pop()) {
-            return from_item(p);
-        }
+        return from_item(p);
     }
     return pull_global();
 }
@@ -417,13 +456,22 @@ void worker::park() {
         sched_.exit_.load(std::memory_order_seq_cst) ||
         (sched_.stopping() && !timers_.empty());
     if (!skip) {
-        if (all_asleep && sched_.stopping()) {
-            std::lock_guard lk(sched_.shutdown_mu_);
-            sched_.shutdown_cv_.notify_all();
+        if (all_asleep) {
+            if (sched_.stopping()) {
+                std::lock_guard lk(sched_.shutdown_mu_);
+                sched_.shutdown_cv_.notify_all();
+            } else if (timers_.empty()) {
+                sched_.check_deadlock();
+            }
         }
         worker_counters::bump(counters_.parks);
         // (d) sleep until woken or until the nearest timer.
-        parker_.park(timers_.empty() ? -1 : timers_.next_deadline());
+        std::int64_t deadline = timers_.empty() ? -1 : timers_.next_deadline();
+        if (reactor_) {
+            reactor_->park(deadline);
+        } else {
+            parker_.park(deadline);
+        }
     }
     // (e) unregister, or learn that a notifier did it for us.
     std::lock_guard lk(sched_.idle_mu_);
@@ -437,9 +485,13 @@ void worker::park() {
     }
 }
 
-void worker::run() {
+void worker::run(std::latch& ready) {
     tls_worker = this;
     frame_cache_enable();
+    if (sched_.reactor_factory_ != nullptr) {
+        reactor_ = sched_.reactor_factory_(index_);
+    }
+    ready.count_down();
     while (!sched_.exit_.load(std::memory_order_acquire)) {
         std::coroutine_handle<> h = next_local();
         if (!h) {
@@ -456,6 +508,7 @@ void worker::run() {
         searching_ = false;
         sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst);
     }
+    reactor_.reset();
     frame_cache_release();
     tls_worker = nullptr;
 }
@@ -472,9 +525,13 @@ scheduler::scheduler(runtime_options opts)
         workers_.push_back(std::make_unique<worker>(*this, static_cast<unsigned>(i)));
     }
     sleepers_.reserve(n);
+    reactor_factory_ = installed_reactor_factory.load(std::memory_order_acquire);
+    // Every worker has its reactor before anyone can unpark it.
+    std::latch ready(static_cast<std::ptrdiff_t>(n));
     for (auto& w : workers_) {
-        w->start();
+        w->start(ready);
     }
+    ready.wait();
 }
 
 scheduler::~scheduler() {
@@ -763,25 +820,91 @@ void inject_spawn(scheduler& s, std::coroutine_handle<> h) {
     }
 }
 
-void block_until_done(promise_base& p) {
+bool block_until_done(scheduler& s, promise_base& p) {
     WEFT_ASSERT(tls_worker == nullptr,
                 "weft::runtime::block_on called on a worker thread (it would block the worker; "
                 "co_await the task instead)");
-    struct sem_listener : join_listener {
-        std::binary_semaphore sem{0};
-    } l;
-    l.child_done = [](join_listener* self, void*) noexcept -> std::coroutine_handle<> {
-        static_cast<sem_listener*>(self)->sem.release();
+    // Heap-allocated: if a deadlock is declared we return without it, and a task that finishes
+    // later (it should not) still finds a live listener. Leaked only in that case.
+    auto* w = new scheduler::block_waiter;
+    w->child_done = [](join_listener* self, void*) noexcept -> std::coroutine_handle<> {
+        static_cast<scheduler::block_waiter*>(self)->sem.release();
         return std::noop_coroutine();
     };
+    s.add_block_waiter(w);
     std::uintptr_t expected = join_running;
     if (p.join_.compare_exchange_strong(expected,
                                         reinterpret_cast<std::uintptr_t>(
-                                            static_cast<join_listener*>(&l)) |
+                                            static_cast<join_listener*>(w)) |
                                             join_listener_tag,
                                         std::memory_order_acq_rel,
                                         std::memory_order_acquire)) {
-        l.sem.acquire();
+        w->sem.acquire();
+    }
+    s.remove_block_waiter(w);
+    if (w->deadlocked.load(std::memory_order_acquire) &&
+        p.join_.load(std::memory_order_acquire) != join_done) {
+        return false; // abandon: the listener stays allocated
+    }
+    delete w;
+    return true;
+}
+
+void scheduler::add_block_waiter(block_waiter* w) {
+    std::lock_guard lk(block_mu_);
+    block_waiters_.push_back(w);
+}
+
+void scheduler::remove_block_waiter(block_waiter* w) {
+    std::lock_guard lk(block_mu_);
+    block_waiters_.erase(std::find(block_waiters_.begin(), block_waiters_.end(), w));
+}
+
+void scheduler::check_deadlock() noexcept {
+    if (!opts_.detect_deadlock || stopping()) {
+        return;
+    }
+    if (num_sleeping_.load(std::memory_order_seq_cst) != workers_.size() ||
+        global_len_.load(std::memory_order_seq_cst) != 0 || blocking_.in_flight() != 0) {
+        return;
+    }
+    std::int64_t blocked[static_cast<unsigned>(blocked_on::kinds_)] = {};
+    std::int64_t total_blocked = 0;
+    for (const auto& w : workers_) {
+        if (!w->deque_.empty() || w->timers_size_.load(std::memory_order_relaxed) != 0 ||
+            w->inbox_.load(std::memory_order_seq_cst) != nullptr ||
+            (w->reactor_ && w->reactor_->pending() != 0)) {
+            return;
+        }
+        for (unsigned k = 0; k < static_cast<unsigned>(blocked_on::kinds_); ++k) {
+            std::int64_t v = w->blocked_[k].load(std::memory_order_relaxed);
+            blocked[k] += v;
+            total_blocked += v;
+        }
+    }
+    std::uint64_t live = live_tasks();
+    if (live == 0 || total_blocked < static_cast<std::int64_t>(live)) {
+        return;
+    }
+    std::vector<block_waiter*> waiters;
+    {
+        std::lock_guard lk(block_mu_);
+        waiters = block_waiters_;
+    }
+    if (waiters.empty() || deadlock_reported_.exchange(true)) {
+        return;
+    }
+    std::fprintf(stderr,
+                 "weft: all tasks are asleep - deadlock!\n"
+                 "  %llu task(s) blocked: %lld joining, %lld on channels, %lld in select, "
+                 "%lld on mutexes, %lld on other sync primitives\n",
+                 static_cast<unsigned long long>(live),
+                 static_cast<long long>(blocked[0]), static_cast<long long>(blocked[1]),
+                 static_cast<long long>(blocked[2]), static_cast<long long>(blocked[3]),
+                 static_cast<long long>(blocked[4]));
+    for (block_waiter* w : waiters) {
+        w->deadlocked.store(true, std::memory_order_release);
+        w->sem.release();
     }
 }
 

@@ -6,6 +6,8 @@
 #include "parker.hpp"
 #include "timer_heap.hpp"
 
+#include <weft/runtime/detail/reactor.hpp>
+#include <weft/runtime/detail/scheduler_hooks.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/runtime.hpp>
 
@@ -16,7 +18,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <thread>
+#include <latch>
 #include <vector>
 
 namespace weft::detail {
@@ -38,7 +42,7 @@ class worker {
 public:
     worker(scheduler& s, unsigned index);
 
-    void start();
+    void start(std::latch& ready);
     void join();
 
     // --- owner-thread operations ---
@@ -49,7 +53,18 @@ public:
 
     // --- any thread ---
     void post_cancelled_timer(timer_node* n) noexcept; // onto the inbox, then wake the owner
-    void unpark() noexcept { parker_.unpark(); }
+    void unpark() noexcept {
+        if (reactor_) {
+            reactor_->unpark();
+        } else {
+            parker_.unpark();
+        }
+    }
+    reactor* io() const noexcept { return reactor_.get(); }
+    void count_blocked(blocked_on what, std::int64_t delta) noexcept {
+        auto& c = blocked_[static_cast<unsigned>(what)];
+        c.store(c.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    }
 
     scheduler& sched() noexcept { return sched_; }
     unsigned index() const noexcept { return index_; }
@@ -61,7 +76,8 @@ public:
 private:
     friend class scheduler;
 
-    void run();
+    void run(std::latch& ready);
+    void poll_io() noexcept;
     std::coroutine_handle<> next_local();
     std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
     std::coroutine_handle<> steal_from_others();
@@ -81,7 +97,10 @@ private:
     timer_heap timers_;                            // owner only
     std::atomic<timer_node*> inbox_{nullptr};      // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
+    std::unique_ptr<reactor> reactor_; // created on the worker thread before `ready`; then const
     worker_counters counters_;
+    std::atomic<std::size_t> timers_size_{0}; // timers_.size(), for the deadlock detector
+    std::atomic<std::int64_t> blocked_[static_cast<unsigned>(blocked_on::kinds_)] = {}; // enter - leave here
     std::uint32_t tick_ = 0;
     std::uint32_t rng_;
     bool searching_ = false;   // owner only; counted in scheduler::num_searching_
@@ -114,6 +133,22 @@ private:
     friend class worker;
 
     bool any_work_visible() const noexcept;
+    void check_deadlock() noexcept;
+
+public:
+    /// block_on's waiter: released when its task finishes, or when a deadlock is declared.
+    struct block_waiter : join_listener {
+        std::binary_semaphore sem{0};
+        std::atomic<bool> deadlocked{false};
+    };
+    void add_block_waiter(block_waiter* w);
+    void remove_block_waiter(block_waiter* w);
+
+private:
+    std::mutex block_mu_;
+    std::vector<block_waiter*> block_waiters_; // guarded by block_mu_
+    std::atomic<bool> deadlock_reported_{false};
+    reactor_factory reactor_factory_ = nullptr;
 
     runtime_options opts_;
     std::vector<std::unique_ptr<worker>> workers_;

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <weft/runtime/metrics.hpp>
+#include <weft/runtime/result.hpp>
 #include <weft/runtime/spawn.hpp>
 #include <weft/runtime/task.hpp>
 
@@ -36,6 +37,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -43,7 +45,7 @@ namespace weft {
 
 namespace detail {
 class scheduler;
-void block_until_done(promise_base& p);
+bool block_until_done(scheduler& s, promise_base& p); // false: deadlock declared
 void inject_spawn(scheduler& s, std::coroutine_handle<> h);
 } // namespace detail
 
@@ -57,6 +59,11 @@ struct runtime_options {
     /// Called with a detached task's name (may be null) and exception. Default: print to stderr.
     /// Runs on the worker that finished the task; must not block.
     std::function<void(const char* task_name, std::exception_ptr)> on_detached_exception;
+    /// Report "all tasks are asleep - deadlock!" and fail block_on/run when every task is blocked
+    /// on a weft primitive (join, channel, mutex...) and no timer, I/O, blocking-pool job or queued
+    /// work is left. Turn it off when plain threads outside the runtime will later feed it (send on
+    /// a channel, spawn) while every task waits: the detector cannot see such threads coming.
+    bool detect_deadlock = true;
 };
 
 class runtime {
@@ -67,12 +74,16 @@ public:
     runtime& operator=(const runtime&) = delete;
 
     /// Runs `t` on the runtime and blocks the calling (non-worker) thread until it finishes.
-    /// Returns its value or rethrows its exception.
+    /// Returns its value or rethrows its exception. If the deadlock detector finds every task
+    /// blocked with nothing left to wake one, it reports on stderr and block_on throws
+    /// std::system_error(weft::errc::deadlock) instead of hanging (the task is abandoned).
     template <class T>
     T block_on(task<T> t) {
         join_handle<T> h = spawn(std::move(t), "block_on");
         auto ch = h.release();
-        detail::block_until_done(ch.promise());
+        if (!detail::block_until_done(*sched_, ch.promise())) {
+            throw std::system_error(make_error_code(errc::deadlock), "weft::runtime::block_on");
+        }
         struct destroy_on_exit {
             decltype(ch) h;
             ~destroy_on_exit() { h.destroy(); }

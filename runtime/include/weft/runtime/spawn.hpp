@@ -81,19 +81,32 @@ public:
     struct awaiter {
         handle_type h;
         join_handle* owner;
+        bool suspended = false;
         bool await_ready() const noexcept {
             return h.promise().join_.load(std::memory_order_acquire) == detail::join_done;
         }
         bool await_suspend(std::coroutine_handle<> waiter) noexcept {
             std::uintptr_t expected = detail::join_running;
+            // Counted before the CAS: once it succeeds the task may finish and resume us anywhere.
+            detail::blocked_enter(detail::blocked_on::join);
+            // Written before the CAS: once it succeeds, another thread may resume us at once.
+            suspended = true;
             // release: publishes nothing but the waiter address; acquire on failure: the result.
-            return h.promise().join_.compare_exchange_strong(
-                expected,
-                reinterpret_cast<std::uintptr_t>(waiter.address()),
-                std::memory_order_acq_rel,
-                std::memory_order_acquire);
+            if (h.promise().join_.compare_exchange_strong(
+                    expected,
+                    reinterpret_cast<std::uintptr_t>(waiter.address()),
+                    std::memory_order_acq_rel,
+                    std::memory_order_acquire)) {
+                return true;
+            }
+            suspended = false;
+            detail::blocked_leave(detail::blocked_on::join);
+            return false;
         }
         T await_resume() {
+            if (suspended) {
+                detail::blocked_leave(detail::blocked_on::join);
+            }
             handle_type done = std::exchange(owner->h_, {});
             struct destroy_on_exit {
                 handle_type h;

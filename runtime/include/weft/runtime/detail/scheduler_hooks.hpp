@@ -40,6 +40,16 @@ void report_detached_exception(const char* name, std::exception_ptr e) noexcept;
 /// Counts a finished spawned task (for metrics and shutdown accounting).
 void count_task_done() noexcept;
 
+/// What a blocked task waits for; the deadlock report counts tasks per kind.
+enum class blocked_on : unsigned { join, channel, select, mutex, sync_other, kinds_ };
+
+/// Counts a task suspended on a weft primitive that only another task can complete (a join, a
+/// channel, a mutex...). Call blocked_enter() when it suspends and blocked_leave() (same kind)
+/// after it resumes, both on worker threads. The deadlock detector declares a deadlock when every
+/// live task is so counted and no timer, I/O, blocking-pool job or global-queue work remains.
+void blocked_enter(blocked_on what) noexcept;
+void blocked_leave(blocked_on what) noexcept;
+
 /// True while the runtime this thread's worker belongs to is shutting down: every cancellable
 /// await then completes at once with operation_canceled.
 bool runtime_stopping() noexcept;

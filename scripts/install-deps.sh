@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what weft needs on a fresh Debian 12 machine, and nothing that is already there.
+#   scripts/install-deps.sh          build + tests (compilers, cmake, ninja, liburing, concurrentqueue, catch2)
+#   scripts/install-deps.sh bench    also Google Benchmark, Go, Tokio and async-channel sources, wrk
+# Runs apt-get as root (or through sudo when not root).
+set -euo pipefail
+
+want=(g++ clang cmake ninja-build pkg-config liburing-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
+if [[ "${1:-}" == "bench" ]]; then
+  want+=(golang-go librust-tokio-dev librust-async-channel-dev wrk)
+  # Rust: the image may carry a rustup toolchain in ~/.cargo/bin; otherwise Debian's cargo.
+  if ! command -v cargo >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/cargo" ]]; then
+    want+=(cargo)
+  fi
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "weft: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
