@@ -77,6 +77,7 @@ worker_metrics metrics_snapshot::total() const noexcept {
         t.budget_yields += w.budget_yields;
         t.yields += w.yields;
         t.timers_fired += w.timers_fired;
+        t.long_polls += w.long_polls;
         t.local_queue_depth += w.local_queue_depth;
     }
     return t;
@@ -88,7 +89,7 @@ std::ostream& operator<<(std::ostream& os, const metrics_snapshot& m) {
            << " spawned=" << w.spawned << " stole=" << w.stolen_by
            << " stolen_from=" << w.stolen_from << " parks=" << w.parks
            << " global=" << w.global_pulls << " budget_yields=" << w.budget_yields
-           << " yields=" << w.yields << " timers=" << w.timers_fired
+           << " yields=" << w.yields << " timers=" << w.timers_fired << " long_polls=" << w.long_polls
            << " queued=" << w.local_queue_depth << '\n';
     };
     for (std::size_t i = 0; i < m.workers.size(); ++i) {

@@ -74,6 +74,15 @@
 //   work and an idle blocking pool, then sets exit_ and joins the workers. Tasks still suspended
 //   then are abandoned and counted (runtime.hpp).
 //
+// Long polls (sysmon)
+//   Stackless tasks cannot be pre-empted; a task that computes for 100 ms without an await holds
+//   its worker for 100 ms. A monitor thread (Go's sysmon, much reduced) looks at every worker each
+//   sysmon_interval: a worker that is inside a task and has not started another since the last
+//   look is stuck in one poll. It counts a long poll (metrics), prints a warning when
+//   WEFT_WARN_LONG_POLLS=<ms> asks for it, and, if the stuck worker has queued tasks and nobody is
+//   searching, wakes a sleeper to steal them (the lazy-wake rule above never fires for a worker
+//   that is not scheduling; this is the backstop, tokio #4941).
+//
 // References
 //   Go runtime/proc.go (findRunnable, wakep, resetspinning, runqsteal); Tokio
 //   runtime/scheduler/multi_thread/{worker.rs, idle.rs, queue.rs}; TooManyCooks
@@ -499,10 +508,16 @@ void worker::run(std::latch& ready) {
             if (!h) {
                 continue;
             }
+        } else if (searching_) [[unlikely]] {
+            // Woken as a searcher and found work locally (the global queue, a timer): stop
+            // searching so that notifiers wake someone else (Go: resetspinning after findRunnable).
+            stop_searching_found_work();
         }
         budget_ = task_budget;
         worker_counters::bump(counters_.tasks_run);
+        running_task_.store(true, std::memory_order_relaxed);
         h.resume();
+        running_task_.store(false, std::memory_order_relaxed);
     }
     if (searching_) {
         searching_ = false;
@@ -532,6 +547,40 @@ scheduler::scheduler(runtime_options opts)
         w->start(ready);
     }
     ready.wait();
+    if (const char* env = std::getenv("WEFT_WARN_LONG_POLLS")) {
+        warn_long_poll_ms_ = std::strtol(env, nullptr, 10);
+    }
+    sysmon_ = std::thread([this] { sysmon_main(); });
+}
+
+void scheduler::sysmon_main() {
+    constexpr auto interval = std::chrono::milliseconds(10);
+    std::unique_lock lk(sysmon_mu_);
+    while (!sysmon_cv_.wait_for(lk, interval, [&] { return sysmon_stop_; })) {
+        for (auto& w : workers_) {
+            std::uint64_t run = w->counters_.tasks_run.load(std::memory_order_relaxed);
+            bool busy = w->running_task_.load(std::memory_order_relaxed);
+            if (!busy || run != w->sysmon_last_run_) {
+                w->sysmon_last_run_ = run;
+                w->sysmon_stuck_ = 0;
+                continue;
+            }
+            ++w->sysmon_stuck_;
+            if (w->sysmon_stuck_ == 1) {
+                // Same task for at least one full interval.
+                w->counters_.long_polls.fetch_add(1, std::memory_order_relaxed);
+                if (warn_long_poll_ms_ > 0) {
+                    std::fprintf(stderr,
+                                 "weft: worker %u has been running one task for over %lld ms "
+                                 "without an await (a blocking call or a long loop?)\n",
+                                 w->index_, static_cast<long long>(interval.count()));
+                }
+            }
+            if (!w->deque_.empty()) {
+                notify_one(); // let a sleeper steal what the stuck worker cannot run
+            }
+        }
+    }
 }
 
 scheduler::~scheduler() {
@@ -614,6 +663,14 @@ void scheduler::shutdown() {
         shut_down_ = true;
     }
     stopping_.store(true, std::memory_order_seq_cst);
+    {
+        std::lock_guard lk(sysmon_mu_);
+        sysmon_stop_ = true;
+    }
+    sysmon_cv_.notify_all();
+    if (sysmon_.joinable()) {
+        sysmon_.join();
+    }
     for (auto& w : workers_) {
         w->unpark();
     }
@@ -686,6 +743,7 @@ metrics_snapshot scheduler::snapshot() const {
         m.budget_yields = c.budget_yields.load(std::memory_order_relaxed);
         m.yields = c.yields.load(std::memory_order_relaxed);
         m.timers_fired = c.timers_fired.load(std::memory_order_relaxed);
+        m.long_polls = c.long_polls.load(std::memory_order_relaxed);
         m.local_queue_depth = w->queue_depth();
         s.workers.push_back(m);
     }

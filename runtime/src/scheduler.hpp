@@ -31,7 +31,7 @@ class scheduler;
 /// which thieves bump with fetch_add; read by metrics snapshots from any thread.
 struct worker_counters {
     std::atomic<std::uint64_t> tasks_run{0}, spawned{0}, stolen_by{0}, stolen_from{0}, parks{0},
-        global_pulls{0}, budget_yields{0}, yields{0}, timers_fired{0}, done{0};
+        global_pulls{0}, budget_yields{0}, yields{0}, timers_fired{0}, done{0}, long_polls{0};
 
     static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
         c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -102,6 +102,9 @@ private:
     std::atomic<std::size_t> timers_size_{0}; // timers_.size(), for the deadlock detector
     std::atomic<std::int64_t> blocked_[static_cast<unsigned>(blocked_on::kinds_)] = {}; // enter - leave here
     std::uint32_t tick_ = 0;
+    std::atomic<bool> running_task_{false}; // owner writes around each resume; sysmon reads
+    std::uint64_t sysmon_last_run_ = 0;     // sysmon only
+    int sysmon_stuck_ = 0;                  // sysmon only
     std::uint32_t rng_;
     bool searching_ = false;   // owner only; counted in scheduler::num_searching_
     bool in_sleepers_ = false; // guarded by scheduler::idle_mu_
@@ -134,6 +137,7 @@ private:
 
     bool any_work_visible() const noexcept;
     void check_deadlock() noexcept;
+    void sysmon_main();
 
 public:
     /// block_on's waiter: released when its task finishes, or when a deadlock is declared.
@@ -171,6 +175,13 @@ private:
     bool shut_down_ = false; // guarded by shutdown_mu_
 
     blocking_pool blocking_;
+
+    // sysmon (scheduler.cpp, "Long polls"): a thread that watches for tasks that hog a worker.
+    std::thread sysmon_;
+    std::mutex sysmon_mu_;
+    std::condition_variable sysmon_cv_;
+    bool sysmon_stop_ = false; // guarded by sysmon_mu_
+    std::int64_t warn_long_poll_ms_ = 0; // WEFT_WARN_LONG_POLLS: print a warning per long poll
 };
 
 /// The worker of the calling thread (nullptr outside workers).

@@ -22,6 +22,7 @@ struct worker_metrics {
     std::uint64_t budget_yields = 0;  ///< forced yields when a task used up its budget
     std::uint64_t yields = 0;         ///< yield_now calls
     std::uint64_t timers_fired = 0;   ///< sleeps and deadlines that expired here
+    std::uint64_t long_polls = 0;     ///< tasks seen running over 10 ms without an await
     std::uint64_t local_queue_depth = 0; ///< tasks queued at snapshot time
 };
 
