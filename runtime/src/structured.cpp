@@ -23,6 +23,7 @@
 #include "scheduler.hpp"
 
 #include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/scope.hpp>
 #include <weft/runtime/with_timeout.hpp>
 
 namespace weft::detail {
@@ -145,3 +146,125 @@ bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
 }
 
 } // namespace weft::detail
+
+// ---------------------------------------------------------------------------------------------
+// weft::scope: a live-children table under a mutex. Spawning into a scope is not the fork-join
+// hot path (that is spawn + join, or when_all); a mutex keeps the cancel-all and the last-child
+// hand-off obviously correct.
+
+namespace weft {
+
+scope::scope() noexcept
+    : detail::join_listener{&on_child_done}, detail::cancel_hook{&on_parent_cancel} {}
+
+scope::~scope() {
+    std::lock_guard lk(mu_);
+    WEFT_ASSERT(live_.empty(),
+                "weft::scope destroyed while children are running: co_await scope.join() first");
+}
+
+void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
+    p.join_.store(reinterpret_cast<std::uintptr_t>(static_cast<detail::join_listener*>(this)) |
+                      detail::join_listener_tag,
+                  std::memory_order_relaxed);
+    bool cancel_now = false;
+    {
+        std::lock_guard lk(mu_);
+        live_.emplace(&p, h);
+        cancel_now = cancelled_;
+    }
+    if (cancel_now) {
+        p.own_cancel_.request(detail::cancel_reason::canceled);
+    }
+    try {
+        detail::schedule_spawn(h);
+    } catch (...) {
+        std::lock_guard lk(mu_);
+        live_.erase(&p); // schedule_spawn destroyed the frame
+        throw;
+    }
+}
+
+void scope::cancel() noexcept {
+    std::lock_guard lk(mu_);
+    cancelled_ = true;
+    for (auto& [p, h] : live_) {
+        p->own_cancel_.request(detail::cancel_reason::canceled);
+    }
+}
+
+std::size_t scope::size() const {
+    std::lock_guard lk(mu_);
+    return live_.size();
+}
+
+bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
+    // Arm before publishing waiter_: once published, the last child may resume us at once.
+    waiter_cancel_ = c;
+    if (c != nullptr && !c->arm(this)) {
+        waiter_cancel_ = nullptr;
+        cancel(); // the joiner is cancelled already: so are its children; still wait for them
+    }
+    detail::blocked_enter(detail::blocked_on::join);
+    waited_ = true;
+    std::lock_guard lk(mu_);
+    if (live_.empty()) {
+        waited_ = false;
+        detail::blocked_leave(detail::blocked_on::join);
+        if (waiter_cancel_ != nullptr) {
+            waiter_cancel_->disarm();
+        }
+        return false;
+    }
+    waiter_ = h;
+    return true;
+}
+
+void scope::resume_join() {
+    if (waited_) {
+        waited_ = false;
+        detail::blocked_leave(detail::blocked_on::join);
+        if (waiter_cancel_ != nullptr) {
+            waiter_cancel_->disarm();
+        }
+    }
+    std::exception_ptr e;
+    {
+        std::lock_guard lk(mu_);
+        e = std::exchange(first_error_, nullptr);
+    }
+    if (e) {
+        std::rethrow_exception(e);
+    }
+}
+
+std::coroutine_handle<> scope::on_child_done(detail::join_listener* self, void* child) noexcept {
+    auto* s = static_cast<scope*>(self);
+    auto* p = static_cast<detail::promise_base*>(child);
+    std::coroutine_handle<> frame;
+    std::coroutine_handle<> resume;
+    {
+        std::lock_guard lk(s->mu_);
+        auto it = s->live_.find(p);
+        frame = it->second;
+        s->live_.erase(it);
+        if (p->exception_ && !s->first_error_) {
+            s->first_error_ = p->exception_;
+            s->cancelled_ = true;
+            for (auto& [q, h] : s->live_) {
+                q->own_cancel_.request(detail::cancel_reason::canceled);
+            }
+        }
+        if (s->live_.empty() && s->waiter_) {
+            resume = std::exchange(s->waiter_, {});
+        }
+    }
+    frame.destroy(); // the child is suspended at its final point: freeing it here is allowed
+    return resume ? resume : std::noop_coroutine();
+}
+
+void scope::on_parent_cancel(detail::cancel_hook* self) noexcept {
+    static_cast<scope*>(self)->cancel();
+}
+
+} // namespace weft

@@ -5,6 +5,7 @@
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/runtime.hpp>
+#include <weft/runtime/scope.hpp>
 #include <weft/runtime/spawn.hpp>
 #include <weft/runtime/spawn_blocking.hpp>
 #include <weft/runtime/task.hpp>

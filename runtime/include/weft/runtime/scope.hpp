@@ -1,0 +1,83 @@
+// weft::scope: a task group. Children spawned into a scope never outlive it.
+//
+//     weft::scope s;
+//     for (auto& url : urls) s.spawn(fetch(url));   // run concurrently
+//     co_await s.join();                             // wait for all; rethrows the first failure
+//
+// - spawn(task) starts a child (its value, if any, is discarded: use when_all to collect values).
+//   Children may spawn more children into the same scope.
+// - The first child to fail (throw) cancels every other child; join() rethrows that exception
+//   after all children have finished.
+// - cancel() cancels every child running now and every child spawned later.
+// - Cancelling the task that awaits join() cancels the children; join still waits for them.
+// - Destroying a scope whose children are still running is a programming error (aborts with a
+//   message): structured concurrency means the owner joins. Finished children free their frames
+//   at once, so a long-lived scope holds memory only for live children.
+// Thread-safety: every member may be called from any task of the runtime, concurrently.
+// Memory ordering: everything the children did happens-before join() returns.
+// The awaiter of join() resumes on the worker that finished the last child.
+#pragma once
+
+#include <weft/runtime/detail/cancel_state.hpp>
+#include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/task.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <unordered_map>
+
+namespace weft {
+
+class scope : private detail::join_listener, private detail::cancel_hook {
+public:
+    scope() noexcept;
+    ~scope();
+    scope(const scope&) = delete;
+    scope& operator=(const scope&) = delete;
+
+    /// Starts `t` as a child of this scope (see the file comment).
+    template <class T>
+    void spawn(task<T> t, const char* name = nullptr) {
+        WEFT_ASSERT(t.valid(), "weft::scope::spawn of an empty task");
+        auto h = t.release();
+        h.promise().name_ = name;
+        adopt(h, h.promise());
+    }
+
+    /// Cancels every running child and every child spawned from now on.
+    void cancel() noexcept;
+
+    /// Children still running.
+    std::size_t size() const;
+
+    struct [[nodiscard("join() must be co_awaited")]] join_awaiter {
+        scope* s;
+        bool await_ready() const { return s->size() == 0; }
+        template <class P>
+        bool await_suspend(std::coroutine_handle<P> h) {
+            return s->suspend_join(h, detail::cancel_of(h));
+        }
+        void await_resume() { s->resume_join(); }
+    };
+    /// Waits until every child has finished; rethrows the first child's exception.
+    join_awaiter join() noexcept { return {this}; }
+
+private:
+    void adopt(std::coroutine_handle<> h, detail::promise_base& p);
+    bool suspend_join(std::coroutine_handle<> h, detail::cancel_state* c);
+    void resume_join();
+    static std::coroutine_handle<> on_child_done(detail::join_listener* self, void* child) noexcept;
+    static void on_parent_cancel(detail::cancel_hook* self) noexcept;
+
+    mutable std::mutex mu_;
+    std::unordered_map<detail::promise_base*, std::coroutine_handle<>> live_; // guarded by mu_
+    std::exception_ptr first_error_;            // guarded by mu_
+    bool cancelled_ = false;                    // guarded by mu_
+    std::coroutine_handle<> waiter_{};          // guarded by mu_: the task in join()
+    detail::cancel_state* waiter_cancel_ = nullptr; // written before suspending, read by the hook
+    bool waited_ = false;                       // join() suspended (for the deadlock count)
+};
+
+} // namespace weft
