@@ -203,8 +203,10 @@ void worker::push_local(std::coroutine_handle<> h, bool spawned) {
     if (spawned) {
         worker_counters::bump(counters_.spawned);
     }
-    // Lazy wake: only when there is more than the one task this worker will run next.
-    if (deque_.size() > 1) {
+    // Lazy wake: only when someone sleeps and there is more than the one task this worker will
+    // run next. The sleeper count is read first: with every worker busy it is 0 and the check
+    // costs one load of a line that rarely changes.
+    if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && deque_.size() > 1) {
         sched_.maybe_notify_local();
     }
 }
@@ -322,7 +324,21 @@ std::coroutine_handle<> worker::pull_global() {
 }
 
 std::coroutine_handle<> worker::next_local() {
+    // Fast path, kept small so that it needs few registers: the deque bottom.
     ++tick_;
+    if (tick_ % fairness_interval != 0 && inbox_.load(std::memory_order_relaxed) == nullptr)
+        [[likely]] {
+        if (void* p = deque_.pop()) {
+            if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && !deque_.empty()) {
+                sched_.maybe_notify_local();
+            }
+            return from_item(p);
+        }
+    }
+    return next_local_slow();
+}
+
+std::coroutine_handle<> worker::next_local_slow() {
     if (inbox_.load(std::memory_order_relaxed) != nullptr) {
         drain_inbox();
     }
@@ -347,7 +363,7 @@ std::coroutine_handle<> worker::next_local() {
         }
     }
     if (void* p = deque_.pop()) {
-        if (!deque_.empty()) {
+        if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && !deque_.empty()) {
             sched_.maybe_notify_local();
         }
         return from_item(p);

@@ -79,6 +79,7 @@ private:
     void run(std::latch& ready);
     void poll_io() noexcept;
     std::coroutine_handle<> next_local();
+    [[gnu::noinline]] std::coroutine_handle<> next_local_slow();
     std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
     std::coroutine_handle<> steal_from_others();
     std::coroutine_handle<> pull_global();
