@@ -30,15 +30,16 @@ class scheduler;
 /// Counters of one worker. Written by the owner (relaxed load + store, no RMW) except stolen_from,
 /// which thieves bump with fetch_add; read by metrics snapshots from any thread.
 struct worker_counters {
-    std::atomic<std::uint64_t> tasks_run{0}, spawned{0}, stolen_by{0}, stolen_from{0}, parks{0},
-        global_pulls{0}, budget_yields{0}, yields{0}, timers_fired{0}, done{0}, long_polls{0};
+    std::atomic<std::uint64_t> tasks_run{0}, spawned{0}, stolen_by{0}, parks{0}, global_pulls{0},
+        budget_yields{0}, yields{0}, timers_fired{0}, done{0}, long_polls{0};
+    alignas(64) std::atomic<std::uint64_t> stolen_from{0}; // written by thieves: its own line
 
     static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
         c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
 };
 
-class worker {
+class alignas(64) worker {
 public:
     worker(scheduler& s, unsigned index);
 
@@ -166,8 +167,11 @@ private:
     // Idle protocol (scheduler.cpp, "Searching and parking").
     std::mutex idle_mu_;
     std::vector<worker*> sleepers_;            // guarded by idle_mu_
+    // Separate lines: num_searching_ changes at every steal attempt cycle, num_sleeping_ only
+    // when a worker parks or wakes, and every push/pop reads num_sleeping_ (lazy wake).
     alignas(64) std::atomic<std::uint32_t> num_searching_{0};
-    std::atomic<std::uint32_t> num_sleeping_{0};
+    alignas(64) std::atomic<std::uint32_t> num_sleeping_{0};
+    alignas(64) char pad_after_idle_[1] = {};
 
     alignas(64) std::atomic<bool> stopping_{false};
     std::atomic<bool> exit_{false};
