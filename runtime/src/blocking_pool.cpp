@@ -33,7 +33,8 @@ void blocking_pool::thread_main() {
     for (;;) {
         while (jobs_.empty() && !closed_) {
             ++idle_;
-            bool woke = work_cv_.wait_for(lk, keep_alive_, [&] { return !jobs_.empty() || closed_; });
+            bool woke =
+                work_cv_.wait_for(lk, keep_alive_, [&] { return !jobs_.empty() || closed_; });
             --idle_;
             if (!woke) {
                 break; // kept alive long enough with nothing to do

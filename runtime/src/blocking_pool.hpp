@@ -16,7 +16,8 @@ namespace weft::detail {
 class blocking_pool {
 public:
     blocking_pool(std::size_t max_threads, std::chrono::milliseconds keep_alive)
-        : max_threads_(max_threads == 0 ? 1 : max_threads), keep_alive_(keep_alive) {}
+        : max_threads_(max_threads == 0 ? 1 : max_threads)
+        , keep_alive_(keep_alive) {}
     ~blocking_pool() { shutdown(); }
 
     void submit(blocking_job* job);

@@ -97,7 +97,9 @@ public:
 
 private:
     struct array {
-        explicit array(std::size_t n) : mask(n - 1), slots(new std::atomic<void*>[n]) {}
+        explicit array(std::size_t n)
+            : mask(n - 1)
+            , slots(new std::atomic<void*>[n]) {}
         std::atomic<void*>& at(std::int64_t i) noexcept {
             return slots[static_cast<std::size_t>(i) & mask];
         }
@@ -108,7 +110,8 @@ private:
     array* grow(array* old, std::int64_t t, std::int64_t b) {
         auto bigger = std::make_unique<array>((old->mask + 1) * 2);
         for (std::int64_t i = t; i < b; ++i) {
-            bigger->at(i).store(old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
+            bigger->at(i).store(
+                old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
         }
         array* a = bigger.get();
         arrays_.push_back(std::move(bigger));

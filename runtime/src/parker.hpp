@@ -40,8 +40,14 @@ public:
             tsp = &ts;
         }
         // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline (steady_clock on Linux).
-        syscall(SYS_futex, &state_, FUTEX_WAIT_BITSET_PRIVATE, sleeping, tsp, nullptr,
-                FUTEX_BITSET_MATCH_ANY);
+        syscall(
+            SYS_futex,
+            &state_,
+            FUTEX_WAIT_BITSET_PRIVATE,
+            sleeping,
+            tsp,
+            nullptr,
+            FUTEX_BITSET_MATCH_ANY);
         // acquire: pairs with unpark()'s exchange.
         state_.exchange(empty, std::memory_order_acquire);
     }

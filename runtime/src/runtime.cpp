@@ -1,9 +1,9 @@
 // weft::runtime, the error category, metrics printing.
 
-#include "scheduler.hpp"
-
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/runtime.hpp>
+
+#include "scheduler.hpp"
 
 #include <iomanip>
 #include <ostream>
@@ -33,15 +33,18 @@ const std::error_category& weft_category() noexcept {
     return c;
 }
 
-runtime::runtime(runtime_options opts) : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {}
+runtime::runtime(runtime_options opts)
+    : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {
+}
 
 runtime::~runtime() {
     shutdown();
 }
 
 void runtime::shutdown() {
-    WEFT_ASSERT(detail::tls_worker == nullptr || &detail::tls_worker->sched() != sched_.get(),
-                "weft::runtime::shutdown called from one of its own workers");
+    WEFT_ASSERT(
+        detail::tls_worker == nullptr || &detail::tls_worker->sched() != sched_.get(),
+        "weft::runtime::shutdown called from one of its own workers");
     sched_->shutdown();
 }
 
@@ -89,8 +92,8 @@ std::ostream& operator<<(std::ostream& os, const metrics_snapshot& m) {
            << " spawned=" << w.spawned << " stole=" << w.stolen_by
            << " stolen_from=" << w.stolen_from << " parks=" << w.parks
            << " global=" << w.global_pulls << " budget_yields=" << w.budget_yields
-           << " yields=" << w.yields << " timers=" << w.timers_fired << " long_polls=" << w.long_polls
-           << " queued=" << w.local_queue_depth << '\n';
+           << " yields=" << w.yields << " timers=" << w.timers_fired
+           << " long_polls=" << w.long_polls << " queued=" << w.local_queue_depth << '\n';
     };
     for (std::size_t i = 0; i < m.workers.size(); ++i) {
         row("worker" + std::to_string(i), m.workers[i]);

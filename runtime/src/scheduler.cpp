@@ -3,7 +3,8 @@
 // Vocabulary
 //   task      a spawned coroutine (weft::spawn / go / runtime::spawn). Its queue item is its
 //             coroutine handle: 8 bytes, nothing allocated beyond the frame.
-//   worker    one OS thread per core (runtime_options::workers). Runs tasks; owns a deque, a list of
+//   worker    one OS thread per core (runtime_options::workers). Runs tasks; owns a deque, a list
+//   of
 //             yielded tasks, a timer heap, an inbox and a parker.
 //   deque     the worker's Chase-Lev deque (chase_lev_deque.hpp): the owner pushes and pops at the
 //             bottom (LIFO), thieves steal at the top (FIFO).
@@ -90,11 +91,12 @@
 
 #include "scheduler.hpp"
 
-#include <weft/runtime/detail/assert.hpp>
-#include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/timer.hpp>
 #include <weft/runtime/yield.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/promise.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -168,7 +170,9 @@ std::size_t resolve_workers(std::size_t requested) {
 // worker
 
 worker::worker(scheduler& s, unsigned index)
-    : sched_(s), index_(index), rng_(0x9E3779B9u * (index + 1)) {
+    : sched_(s)
+    , index_(index)
+    , rng_(0x9E3779B9u * (index + 1)) {
     yielded_.reserve(64);
 }
 
@@ -265,7 +269,10 @@ bool worker::run_timers() noexcept {
         timer_node* n = timers_.pop();
         std::uint32_t expected = timer_node::waiting;
         if (n->state.compare_exchange_strong(
-                expected, timer_node::fired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+                expected,
+                timer_node::fired,
+                std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
             worker_counters::bump(counters_.timers_fired);
             any = true;
             if (n->on_fire != nullptr) {
@@ -288,7 +295,10 @@ void worker::fire_all_timers() noexcept {
         timer_node* n = timers_.pop();
         std::uint32_t expected = timer_node::waiting;
         if (n->state.compare_exchange_strong(
-                expected, timer_node::fired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+                expected,
+                timer_node::fired,
+                std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
             if (n->on_fire != nullptr) {
                 n->on_fire(n);
             } else {
@@ -304,8 +314,9 @@ std::coroutine_handle<> worker::pull_global() {
         return {};
     }
     void* items[global_batch];
-    std::size_t want = 1 + static_cast<std::size_t>(
-        sched_.global_len_.load(std::memory_order_relaxed)) / sched_.num_workers();
+    std::size_t want =
+        1 + static_cast<std::size_t>(sched_.global_len_.load(std::memory_order_relaxed)) /
+                sched_.num_workers();
     want = std::min(want, global_batch);
     std::size_t got = sched_.global_.try_dequeue_bulk(items, want);
     if (got == 0) {
@@ -423,7 +434,8 @@ void worker::stop_searching_found_work() {
         searching_ = false;
         // seq_cst RMW: pairs with notify_one's fence + load of num_searching_.
         if (sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
-            sched_.notify_one(); // the last searcher found work: keep one looking (Go resetspinning)
+            sched_
+                .notify_one(); // the last searcher found work: keep one looking (Go resetspinning)
         }
     }
 }
@@ -477,9 +489,9 @@ void worker::park() {
     bool all_asleep = sched_.num_sleeping_.load(std::memory_order_seq_cst) == sched_.num_workers();
     // (c) re-check what can arrive while we sleep.
     bool skip = sched_.global_len_.load(std::memory_order_seq_cst) > 0 ||
-        inbox_.load(std::memory_order_seq_cst) != nullptr ||
-        sched_.exit_.load(std::memory_order_seq_cst) ||
-        (sched_.stopping() && !timers_.empty());
+                inbox_.load(std::memory_order_seq_cst) != nullptr ||
+                sched_.exit_.load(std::memory_order_seq_cst) ||
+                (sched_.stopping() && !timers_.empty());
     if (!skip) {
         if (all_asleep) {
             if (sched_.stopping()) {
@@ -586,10 +598,12 @@ void scheduler::sysmon_main() {
                 // Same task for at least one full interval.
                 w->counters_.long_polls.fetch_add(1, std::memory_order_relaxed);
                 if (warn_long_poll_ms_ > 0) {
-                    std::fprintf(stderr,
-                                 "weft: worker %u has been running one task for over %lld ms "
-                                 "without an await (a blocking call or a long loop?)\n",
-                                 w->index_, static_cast<long long>(interval.count()));
+                    std::fprintf(
+                        stderr,
+                        "weft: worker %u has been running one task for over %lld ms "
+                        "without an await (a blocking call or a long loop?)\n",
+                        w->index_,
+                        static_cast<long long>(interval.count()));
                 }
             }
             if (!w->deque_.empty()) {
@@ -695,11 +709,12 @@ void scheduler::shutdown() {
         std::unique_lock lk(shutdown_mu_);
         for (;;) {
             bool quiet = num_sleeping_.load(std::memory_order_seq_cst) == workers_.size() &&
-                global_len_.load(std::memory_order_seq_cst) == 0 && blocking_.in_flight() == 0;
+                         global_len_.load(std::memory_order_seq_cst) == 0 &&
+                         blocking_.in_flight() == 0;
             if (quiet) {
                 for (auto& w : workers_) {
                     quiet = quiet && w->deque_.empty() &&
-                        w->inbox_.load(std::memory_order_seq_cst) == nullptr;
+                            w->inbox_.load(std::memory_order_seq_cst) == nullptr;
                 }
             }
             if (quiet) {
@@ -717,10 +732,11 @@ void scheduler::shutdown() {
     }
     blocking_.shutdown();
     if (std::uint64_t left = live_tasks()) {
-        std::fprintf(stderr,
-                     "weft: runtime shut down with %llu task(s) still suspended; they were "
-                     "abandoned\n",
-                     static_cast<unsigned long long>(left));
+        std::fprintf(
+            stderr,
+            "weft: runtime shut down with %llu task(s) still suspended; they were "
+            "abandoned\n",
+            static_cast<unsigned long long>(left));
     }
 }
 
@@ -741,8 +757,11 @@ void scheduler::report_exception(const char* name, std::exception_ptr e) noexcep
         what = ex.what();
     } catch (...) {
     }
-    std::fprintf(stderr, "weft: detached task '%s' ended with an exception: %s\n",
-                 name != nullptr ? name : "(unnamed)", what.c_str());
+    std::fprintf(
+        stderr,
+        "weft: detached task '%s' ended with an exception: %s\n",
+        name != nullptr ? name : "(unnamed)",
+        what.c_str());
 }
 
 metrics_snapshot scheduler::snapshot() const {
@@ -782,8 +801,8 @@ void schedule_spawn(std::coroutine_handle<> h) {
     worker* w = tls_worker;
     if (w == nullptr) {
         h.destroy();
-        throw std::logic_error(
-            "weft::spawn called outside a weft runtime; use weft::runtime::spawn from plain threads");
+        throw std::logic_error("weft::spawn called outside a weft runtime; use "
+                               "weft::runtime::spawn from plain threads");
     }
     w->push_local(h, true);
 }
@@ -836,8 +855,11 @@ void report_detached_exception(const char* name, std::exception_ptr e) noexcept 
         what = ex.what();
     } catch (...) {
     }
-    std::fprintf(stderr, "weft: detached task '%s' ended with an exception: %s\n",
-                 name != nullptr ? name : "(unnamed)", what.c_str());
+    std::fprintf(
+        stderr,
+        "weft: detached task '%s' ended with an exception: %s\n",
+        name != nullptr ? name : "(unnamed)",
+        what.c_str());
 }
 
 void count_task_done() noexcept {
@@ -895,9 +917,10 @@ void inject_spawn(scheduler& s, std::coroutine_handle<> h) {
 }
 
 bool block_until_done(scheduler& s, promise_base& p) {
-    WEFT_ASSERT(tls_worker == nullptr,
-                "weft::runtime::block_on called on a worker thread (it would block the worker; "
-                "co_await the task instead)");
+    WEFT_ASSERT(
+        tls_worker == nullptr,
+        "weft::runtime::block_on called on a worker thread (it would block the worker; "
+        "co_await the task instead)");
     // Heap-allocated: if a deadlock is declared we return without it, and a task that finishes
     // later (it should not) still finds a live listener. Leaked only in that case.
     auto* w = new scheduler::block_waiter;
@@ -907,12 +930,11 @@ bool block_until_done(scheduler& s, promise_base& p) {
     };
     s.add_block_waiter(w);
     std::uintptr_t expected = join_running;
-    if (p.join_.compare_exchange_strong(expected,
-                                        reinterpret_cast<std::uintptr_t>(
-                                            static_cast<join_listener*>(w)) |
-                                            join_listener_tag,
-                                        std::memory_order_acq_rel,
-                                        std::memory_order_acquire)) {
+    if (p.join_.compare_exchange_strong(
+            expected,
+            reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(w)) | join_listener_tag,
+            std::memory_order_acq_rel,
+            std::memory_order_acquire)) {
         w->sem.acquire();
     }
     s.remove_block_waiter(w);
@@ -968,14 +990,17 @@ void scheduler::check_deadlock() noexcept {
     if (waiters.empty() || deadlock_reported_.exchange(true)) {
         return;
     }
-    std::fprintf(stderr,
-                 "weft: all tasks are asleep - deadlock!\n"
-                 "  %llu task(s) blocked: %lld joining, %lld on channels, %lld in select, "
-                 "%lld on mutexes, %lld on other sync primitives\n",
-                 static_cast<unsigned long long>(live),
-                 static_cast<long long>(blocked[0]), static_cast<long long>(blocked[1]),
-                 static_cast<long long>(blocked[2]), static_cast<long long>(blocked[3]),
-                 static_cast<long long>(blocked[4]));
+    std::fprintf(
+        stderr,
+        "weft: all tasks are asleep - deadlock!\n"
+        "  %llu task(s) blocked: %lld joining, %lld on channels, %lld in select, "
+        "%lld on mutexes, %lld on other sync primitives\n",
+        static_cast<unsigned long long>(live),
+        static_cast<long long>(blocked[0]),
+        static_cast<long long>(blocked[1]),
+        static_cast<long long>(blocked[2]),
+        static_cast<long long>(blocked[3]),
+        static_cast<long long>(blocked[4]));
     for (block_waiter* w : waiters) {
         w->deadlocked.store(true, std::memory_order_release);
         w->sem.release();
@@ -997,7 +1022,10 @@ void timer_register(timer_node* n) noexcept {
 cancel_result timer_cancel(timer_node* n) noexcept {
     std::uint32_t expected = timer_node::waiting;
     if (!n->state.compare_exchange_strong(
-            expected, timer_node::cancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            expected,
+            timer_node::cancelled,
+            std::memory_order_acq_rel,
+            std::memory_order_acquire)) {
         return cancel_result::cancel_lost;
     }
     worker* owner = n->owner;
@@ -1025,7 +1053,10 @@ void sleep_awaiter::on_cancel(cancel_hook* hook) noexcept {
     auto* self = static_cast<sleep_awaiter*>(hook);
     std::uint32_t expected = timer_node::waiting;
     if (!self->node_.state.compare_exchange_strong(
-            expected, timer_node::cancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            expected,
+            timer_node::cancelled,
+            std::memory_order_acq_rel,
+            std::memory_order_acquire)) {
         return; // already fired: the task is queued and will see a normal wake-up
     }
     self->cancelled_ = true;
@@ -1048,13 +1079,14 @@ void frame_cache_release() noexcept {
     for (std::size_t c = 0; c < frame_classes; ++c) {
         while (frame_cache::node* p = fc.head[c]) {
             fc.head[c] = p->next;
-            ::operator delete(p, c * frame_granule);
+            ::operator delete(p, c* frame_granule);
         }
         fc.count[c] = 0;
     }
 }
 
-[[noreturn]] void assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept {
+[[noreturn]] void
+assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept {
     std::fprintf(stderr, "weft: fatal: %s\n  (%s failed at %s:%d)\n", msg, expr, file, line);
     std::fflush(stderr);
     std::abort();

@@ -1,27 +1,29 @@
 // Private: the scheduler and its workers. The algorithm is described in scheduler.cpp.
 #pragma once
 
+#include <weft/runtime/metrics.hpp>
+#include <weft/runtime/runtime.hpp>
+
+#include <weft/runtime/detail/reactor.hpp>
+#include <weft/runtime/detail/scheduler_hooks.hpp>
+
 #include "blocking_pool.hpp"
 #include "chase_lev_deque.hpp"
 #include "parker.hpp"
 #include "timer_heap.hpp"
 
-#include <weft/runtime/detail/reactor.hpp>
-#include <weft/runtime/detail/scheduler_hooks.hpp>
-#include <weft/runtime/metrics.hpp>
-#include <weft/runtime/runtime.hpp>
-
 #include <atomic>
-#include <concurrentqueue/concurrentqueue.h>
 #include <condition_variable>
 #include <coroutine>
 #include <cstdint>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <semaphore>
 #include <thread>
-#include <latch>
 #include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
 
 namespace weft::detail {
 
@@ -70,7 +72,9 @@ public:
     scheduler& sched() noexcept { return sched_; }
     unsigned index() const noexcept { return index_; }
     worker_counters& counters() noexcept { return counters_; }
-    std::size_t queue_depth() const noexcept { return deque_.size() + yielded_size_.load(std::memory_order_relaxed); }
+    std::size_t queue_depth() const noexcept {
+        return deque_.size() + yielded_size_.load(std::memory_order_relaxed);
+    }
 
     int budget_ = 0; // owner only: cooperative budget of the running task
 
@@ -102,7 +106,8 @@ private:
     std::unique_ptr<reactor> reactor_; // created on the worker thread before `ready`; then const
     worker_counters counters_;
     std::atomic<std::size_t> timers_size_{0}; // timers_.size(), for the deadlock detector
-    std::atomic<std::int64_t> blocked_[static_cast<unsigned>(blocked_on::kinds_)] = {}; // enter - leave here
+    std::atomic<std::int64_t> blocked_[static_cast<unsigned>(blocked_on::kinds_)] =
+        {}; // enter - leave here
     std::uint32_t tick_ = 0;
     std::atomic<bool> running_task_{false}; // owner writes around each resume; sysmon reads
     std::uint64_t sysmon_last_run_ = 0;     // sysmon only
@@ -161,12 +166,13 @@ private:
 
     // Global injection queue (DESIGN.md 3): outside spawns and remote wake-ups.
     moodycamel::ConcurrentQueue<void*> global_;
-    std::atomic<std::int64_t> global_len_{0}; // incremented after enqueue, decremented after dequeue
+    std::atomic<std::int64_t> global_len_{
+        0}; // incremented after enqueue, decremented after dequeue
     std::atomic<std::uint64_t> injected_{0};
 
     // Idle protocol (scheduler.cpp, "Searching and parking").
     std::mutex idle_mu_;
-    std::vector<worker*> sleepers_;            // guarded by idle_mu_
+    std::vector<worker*> sleepers_; // guarded by idle_mu_
     // Separate lines: num_searching_ changes at every steal attempt cycle, num_sleeping_ only
     // when a worker parks or wakes, and every push/pop reads num_sleeping_ (lazy wake).
     alignas(64) std::atomic<std::uint32_t> num_searching_{0};
@@ -185,7 +191,7 @@ private:
     std::thread sysmon_;
     std::mutex sysmon_mu_;
     std::condition_variable sysmon_cv_;
-    bool sysmon_stop_ = false; // guarded by sysmon_mu_
+    bool sysmon_stop_ = false;           // guarded by sysmon_mu_
     std::int64_t warn_long_poll_ms_ = 0; // WEFT_WARN_LONG_POLLS: print a warning per long poll
 };
 

@@ -20,15 +20,17 @@
 // reason timed_out. on_fire runs on the timer's owner worker; it marks fire_complete as its last
 // touch of the node, and stop() waits for that mark before letting the node's memory go.
 
-#include "scheduler.hpp"
-
-#include <weft/runtime/detail/group.hpp>
 #include <weft/runtime/scope.hpp>
 #include <weft/runtime/with_timeout.hpp>
 
+#include <weft/runtime/detail/group.hpp>
+
+#include "scheduler.hpp"
+
 namespace weft::detail {
 
-group::group(std::span<std::coroutine_handle<>> children, std::span<promise_base*> promises, mode m) noexcept
+group::group(
+    std::span<std::coroutine_handle<>> children, std::span<promise_base*> promises, mode m) noexcept
     : join_listener{&on_child_done}
     , cancel_hook{&on_parent_cancel}
     , children_(children)
@@ -36,9 +38,9 @@ group::group(std::span<std::coroutine_handle<>> children, std::span<promise_base
     , mode_(m)
     , remaining_(children.size()) {
     for (promise_base* p : promises_) {
-        p->join_.store(reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(this)) |
-                           join_listener_tag,
-                       std::memory_order_relaxed);
+        p->join_.store(
+            reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(this)) | join_listener_tag,
+            std::memory_order_relaxed);
     }
 }
 
@@ -48,7 +50,8 @@ void group::cancel_children(cancel_reason why) noexcept {
     }
 }
 
-std::coroutine_handle<> group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept {
+std::coroutine_handle<>
+group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept {
     parent_ = parent;
     parent_cancel_ = parent_cancel;
     if (parent_cancel_ != nullptr && !parent_cancel_->arm(this)) {
@@ -87,8 +90,8 @@ std::coroutine_handle<> group::on_child_done(join_listener* self, void* child) n
     bool record = g->mode_ == mode::any || p->exception_ != nullptr;
     if (record) {
         std::ptrdiff_t expected = -1;
-        if (g->first_.compare_exchange_strong(expected, static_cast<std::ptrdiff_t>(index),
-                                              std::memory_order_acq_rel)) {
+        if (g->first_.compare_exchange_strong(
+                expected, static_cast<std::ptrdiff_t>(index), std::memory_order_acq_rel)) {
             for (std::size_t i = 0; i < g->promises_.size(); ++i) {
                 if (i != index) {
                     g->promises_[i]->own_cancel_.request(cancel_reason::canceled);
@@ -110,7 +113,8 @@ void group::on_parent_cancel(cancel_hook* self) noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
-deadline_timer::deadline_timer(group& g, std::int64_t deadline_ns) noexcept : group_(g) {
+deadline_timer::deadline_timer(group& g, std::int64_t deadline_ns) noexcept
+    : group_(g) {
     node_.deadline_ns = deadline_ns;
     node_.on_fire = &on_fire;
 }
@@ -155,18 +159,22 @@ bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
 namespace weft {
 
 scope::scope() noexcept
-    : detail::join_listener{&on_child_done}, detail::cancel_hook{&on_parent_cancel} {}
+    : detail::join_listener{&on_child_done}
+    , detail::cancel_hook{&on_parent_cancel} {
+}
 
 scope::~scope() {
     std::lock_guard lk(mu_);
-    WEFT_ASSERT(live_.empty(),
-                "weft::scope destroyed while children are running: co_await scope.join() first");
+    WEFT_ASSERT(
+        live_.empty(),
+        "weft::scope destroyed while children are running: co_await scope.join() first");
 }
 
 void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
-    p.join_.store(reinterpret_cast<std::uintptr_t>(static_cast<detail::join_listener*>(this)) |
-                      detail::join_listener_tag,
-                  std::memory_order_relaxed);
+    p.join_.store(
+        reinterpret_cast<std::uintptr_t>(static_cast<detail::join_listener*>(this)) |
+            detail::join_listener_tag,
+        std::memory_order_relaxed);
     bool cancel_now = false;
     {
         std::lock_guard lk(mu_);

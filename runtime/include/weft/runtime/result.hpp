@@ -21,7 +21,8 @@
 
 namespace weft {
 
-/// Error conditions that std::errc has no name for. Compare with `ec == weft::errc::channel_closed`.
+/// Error conditions that std::errc has no name for. Compare with `ec ==
+/// weft::errc::channel_closed`.
 enum class errc {
     channel_closed = 1, ///< send on a closed channel, or an operation on a closed primitive
     deadlock,           ///< every task is blocked and nothing can wake one (see sync)
@@ -38,7 +39,8 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// Thrown by result::value() when the result holds an error (std::bad_expected_access's stand-in).
 class bad_result_access : public std::system_error {
 public:
-    explicit bad_result_access(std::error_code ec) : std::system_error(ec, "weft::result") {}
+    explicit bad_result_access(std::error_code ec)
+        : std::system_error(ec, "weft::result") {}
 };
 
 /// Shorthand for a std::error_code built from a std::errc.
@@ -53,24 +55,38 @@ public:
     using value_type = T;
 
     result() requires std::is_default_constructible_v<T> : has_(true) { new (&value_) T(); }
-    result(const T& v) : has_(true) { new (&value_) T(v); }
-    result(T&& v) : has_(true) { new (&value_) T(std::move(v)); }
+    result(const T& v)
+        : has_(true) {
+        new (&value_) T(v);
+    }
+    result(T&& v)
+        : has_(true) {
+        new (&value_) T(std::move(v));
+    }
     template <class... Args>
-    explicit result(std::in_place_t, Args&&... args) : has_(true) {
+    explicit result(std::in_place_t, Args&&... args)
+        : has_(true) {
         new (&value_) T(std::forward<Args>(args)...);
     }
-    result(std::error_code ec) : has_(false) { new (&error_) std::error_code(ec); }
-    result(std::errc e) : result(std::make_error_code(e)) {}
-    result(errc e) : result(make_error_code(e)) {}
+    result(std::error_code ec)
+        : has_(false) {
+        new (&error_) std::error_code(ec);
+    }
+    result(std::errc e)
+        : result(std::make_error_code(e)) {}
+    result(errc e)
+        : result(make_error_code(e)) {}
 
-    result(const result& o) : has_(o.has_) {
+    result(const result& o)
+        : has_(o.has_) {
         if (has_) {
             new (&value_) T(o.value_);
         } else {
             new (&error_) std::error_code(o.error_);
         }
     }
-    result(result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : has_(o.has_) {
+    result(result&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : has_(o.has_) {
         if (has_) {
             new (&value_) T(std::move(o.value_));
         } else {
@@ -141,9 +157,12 @@ public:
     using value_type = void;
 
     result() noexcept = default;
-    result(std::error_code ec) noexcept : error_(ec) {}
-    result(std::errc e) noexcept : error_(std::make_error_code(e)) {}
-    result(errc e) noexcept : error_(make_error_code(e)) {}
+    result(std::error_code ec) noexcept
+        : error_(ec) {}
+    result(std::errc e) noexcept
+        : error_(std::make_error_code(e)) {}
+    result(errc e) noexcept
+        : error_(make_error_code(e)) {}
 
     bool has_value() const noexcept { return !error_; }
     explicit operator bool() const noexcept { return !error_; }

@@ -7,8 +7,8 @@
 //         });
 //     }
 //
-// weft::run(main) starts a runtime, runs `main` (a task, or a callable returning one) to completion,
-// shuts the runtime down and returns main's result (or rethrows its exception).
+// weft::run(main) starts a runtime, runs `main` (a task, or a callable returning one) to
+// completion, shuts the runtime down and returns main's result (or rethrows its exception).
 //
 // A weft::runtime object is for programs that keep one around: block_on(task) runs a task and
 // waits for it from a plain thread; spawn(task) starts one from any thread.

@@ -18,9 +18,10 @@
 // The awaiter of join() resumes on the worker that finished the last child.
 #pragma once
 
+#include <weft/runtime/task.hpp>
+
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/promise.hpp>
-#include <weft/runtime/task.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -54,12 +55,16 @@ public:
 
     struct [[nodiscard("join() must be co_awaited")]] join_awaiter {
         scope* s;
-        bool await_ready() const { return s->size() == 0; }
+        bool await_ready() const {
+            return s->size() == 0;
+        }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> h) {
             return s->suspend_join(h, detail::cancel_of(h));
         }
-        void await_resume() { s->resume_join(); }
+        void await_resume() {
+            s->resume_join();
+        }
     };
     /// Waits until every child has finished; rethrows the first child's exception.
     join_awaiter join() noexcept { return {this}; }
@@ -73,11 +78,11 @@ private:
 
     mutable std::mutex mu_;
     std::unordered_map<detail::promise_base*, std::coroutine_handle<>> live_; // guarded by mu_
-    std::exception_ptr first_error_;            // guarded by mu_
-    bool cancelled_ = false;                    // guarded by mu_
-    std::coroutine_handle<> waiter_{};          // guarded by mu_: the task in join()
+    std::exception_ptr first_error_;                                          // guarded by mu_
+    bool cancelled_ = false;                                                  // guarded by mu_
+    std::coroutine_handle<> waiter_{};              // guarded by mu_: the task in join()
     detail::cancel_state* waiter_cancel_ = nullptr; // written before suspending, read by the hook
-    bool waited_ = false;                       // join() suspended (for the deadlock count)
+    bool waited_ = false;                           // join() suspended (for the deadlock count)
 };
 
 } // namespace weft

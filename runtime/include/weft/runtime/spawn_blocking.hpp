@@ -31,9 +31,14 @@ class [[nodiscard("spawn_blocking does nothing unless co_awaited")]] blocking_aw
 public:
     using value_type = std::invoke_result_t<F&>;
 
-    explicit blocking_awaiter(F fn) : blocking_job{&run_job}, fn_(std::move(fn)) {}
+    explicit blocking_awaiter(F fn)
+        : blocking_job{&run_job}
+        , fn_(std::move(fn)) {
+    }
 
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const noexcept {
+        return false;
+    }
     void await_suspend(std::coroutine_handle<> h) {
         waiter_ = h;
         home_ = current_scheduler();
@@ -49,7 +54,7 @@ public:
     }
 
 private:
-    static void run_job(blocking_job* job) noexcept {
+    static void run_job(blocking_job * job) noexcept {
         auto* self = static_cast<blocking_awaiter*>(job);
         try {
             if constexpr (std::is_void_v<value_type>) {

@@ -78,8 +78,12 @@ public:
     using value_type = T;
 
     task() noexcept = default;
-    explicit task(handle_type h) noexcept : h_(h) {}
-    task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    explicit task(handle_type h) noexcept
+        : h_(h) {
+    }
+    task(task && o) noexcept
+        : h_(std::exchange(o.h_, {})) {
+    }
     task& operator=(task&& o) noexcept {
         if (this != &o) {
             destroy();
@@ -89,13 +93,19 @@ public:
     }
     task(const task&) = delete;
     task& operator=(const task&) = delete;
-    ~task() { destroy(); }
+    ~task() {
+        destroy();
+    }
 
     /// True if this object holds a coroutine (false after a move or release()).
-    bool valid() const noexcept { return static_cast<bool>(h_); }
+    bool valid() const noexcept {
+        return static_cast<bool>(h_);
+    }
 
     /// Gives up ownership of the coroutine frame (used by spawn).
-    handle_type release() noexcept { return std::exchange(h_, {}); }
+    handle_type release() noexcept {
+        return std::exchange(h_, {});
+    }
 
     struct awaiter {
         handle_type h;
@@ -113,11 +123,11 @@ public:
     };
 
     /// Runs the task inline; the awaiter resumes when it finishes, with its value or exception.
-    awaiter operator co_await() && noexcept {
+    awaiter operator co_await()&& noexcept {
         WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
         return awaiter{h_};
     }
-    awaiter operator co_await() & noexcept {
+    awaiter operator co_await()& noexcept {
         WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
         return awaiter{h_};
     }

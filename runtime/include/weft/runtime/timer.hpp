@@ -13,10 +13,11 @@
 // Thread-safety: the awaitable belongs to the task that awaits it.
 #pragma once
 
+#include <weft/runtime/result.hpp>
+
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/timer_node.hpp>
-#include <weft/runtime/result.hpp>
 
 #include <chrono>
 #include <coroutine>
@@ -30,12 +31,15 @@ namespace detail {
 
 class [[nodiscard("a sleep does nothing unless co_awaited")]] sleep_awaiter : private cancel_hook {
 public:
-    explicit sleep_awaiter(std::int64_t deadline_ns) noexcept : cancel_hook{&on_cancel} {
+    explicit sleep_awaiter(std::int64_t deadline_ns) noexcept
+        : cancel_hook{&on_cancel} {
         node_.deadline_ns = deadline_ns;
     }
     sleep_awaiter(const sleep_awaiter&) = delete;
 
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const noexcept {
+        return false;
+    }
 
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) noexcept {
@@ -57,7 +61,7 @@ public:
 
 private:
     bool suspend(std::coroutine_handle<> h) noexcept;
-    static void on_cancel(cancel_hook* hook) noexcept;
+    static void on_cancel(cancel_hook * hook) noexcept;
 
     timer_node node_;
     cancel_state* cancel_ = nullptr;

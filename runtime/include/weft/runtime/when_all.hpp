@@ -10,8 +10,9 @@
 // Memory ordering: everything the children did happens-before the await returns.
 #pragma once
 
-#include <weft/runtime/detail/group.hpp>
 #include <weft/runtime/task.hpp>
+
+#include <weft/runtime/detail/group.hpp>
 
 #include <array>
 #include <coroutine>
@@ -97,7 +98,8 @@ task<std::tuple<detail::non_void_t<Ts>...>> when_all(task<Ts>... tasks) {
     std::array<detail::promise_base*, sizeof...(Ts)> ps;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         ((hs[I] = std::get<I>(typed), ps[I] = &std::get<I>(typed).promise()), ...);
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
     for (auto h : hs) {
         WEFT_ASSERT(h, "weft::when_all of an empty task");
     }
@@ -107,7 +109,8 @@ task<std::tuple<detail::non_void_t<Ts>...>> when_all(task<Ts>... tasks) {
     detail::rethrow_first_failure(ps, g.first());
     co_return [&]<std::size_t... I>(std::index_sequence<I...>) {
         return std::tuple<detail::non_void_t<Ts>...>{detail::take_non_void(std::get<I>(typed))...};
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
 }
 
 } // namespace weft

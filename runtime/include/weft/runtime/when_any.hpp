@@ -47,8 +47,8 @@ task<when_any_result<T>> when_any(std::vector<task<T>> tasks) {
 
 /// Variadic form; all tasks produce the same type.
 template <class T, class... Ts>
-    requires(std::is_same_v<T, Ts> && ...)
-task<when_any_result<T>> when_any(task<T> first, task<Ts>... rest) {
+requires(std::is_same_v<T, Ts>&&...) task<when_any_result<T>> when_any(
+    task<T> first, task<Ts>... rest) {
     std::vector<task<T>> v;
     v.reserve(1 + sizeof...(Ts));
     v.push_back(std::move(first));

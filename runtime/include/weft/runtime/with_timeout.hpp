@@ -16,10 +16,11 @@
 // operation_canceled.
 #pragma once
 
-#include <weft/runtime/detail/group.hpp>
-#include <weft/runtime/detail/timer_node.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
+
+#include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/detail/timer_node.hpp>
 
 #include <chrono>
 #include <coroutine>

@@ -4,7 +4,8 @@
 #pragma once
 
 namespace weft::detail {
-[[noreturn]] void assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept;
+[[noreturn]] void
+assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept;
 } // namespace weft::detail
 
 #define WEFT_ASSERT(expr, msg)                                                                     \

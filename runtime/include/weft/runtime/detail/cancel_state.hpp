@@ -38,8 +38,8 @@ public:
     /// The error a cancelled await returns: operation_canceled or timed_out.
     std::error_code error() const noexcept {
         return reason() == cancel_reason::timed_out
-            ? std::make_error_code(std::errc::timed_out)
-            : std::make_error_code(std::errc::operation_canceled);
+                   ? std::make_error_code(std::errc::timed_out)
+                   : std::make_error_code(std::errc::operation_canceled);
     }
 
     /// Requests cancellation; fires the armed hook. Thread-safe; the first reason wins.
@@ -79,7 +79,8 @@ public:
 
 private:
     void lock() noexcept {
-        // Pairs with unlock()'s release: whoever takes the lock sees hook_ as the last holder left it.
+        // Pairs with unlock()'s release: whoever takes the lock sees hook_ as the last holder left
+        // it.
         while (bits_.fetch_or(1, std::memory_order_acquire) & 1) {
             while (bits_.load(std::memory_order_relaxed) & 1) {
                 __builtin_ia32_pause();

@@ -28,7 +28,7 @@
 namespace weft::detail {
 
 inline constexpr std::size_t frame_granule = 16;
-inline constexpr std::size_t frame_classes = 64; // up to 1 KiB
+inline constexpr std::size_t frame_classes = 64;       // up to 1 KiB
 inline constexpr std::uint32_t frame_cache_cap = 8192; // frames per class per thread
 
 struct frame_cache {
@@ -56,7 +56,7 @@ inline void* frame_alloc(std::size_t n) {
             --fc.count[c];
             return p;
         }
-        return ::operator new(c * frame_granule);
+        return ::operator new(c* frame_granule);
     }
 #endif
     return ::operator new(n);
@@ -74,7 +74,7 @@ inline void frame_free(void* p, std::size_t n) noexcept {
         return;
     }
     if (c < frame_classes) {
-        ::operator delete(p, c * frame_granule);
+        ::operator delete(p, c* frame_granule);
         return;
     }
 #endif

@@ -23,7 +23,10 @@ public:
     enum class mode { all, any };
 
     /// `children` and `promises` must stay valid until the group's await returns.
-    group(std::span<std::coroutine_handle<>> children, std::span<promise_base*> promises, mode m) noexcept;
+    group(
+        std::span<std::coroutine_handle<>> children,
+        std::span<promise_base*> promises,
+        mode m) noexcept;
 
     /// Index of the first child to finish (when_any), or of the first that failed (when_all).
     std::ptrdiff_t first() const noexcept { return first_.load(std::memory_order_acquire); }
@@ -44,7 +47,8 @@ public:
     awaiter run() noexcept { return awaiter{this}; }
 
 private:
-    std::coroutine_handle<> start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept;
+    std::coroutine_handle<>
+    start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept;
     void finish() noexcept;
     static std::coroutine_handle<> on_child_done(join_listener* self, void* child) noexcept;
     static void on_parent_cancel(cancel_hook* self) noexcept;

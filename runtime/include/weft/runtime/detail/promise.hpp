@@ -51,8 +51,8 @@ public:
     cancel_state& weft_cancel() noexcept { return *cancel_; }
 
     // --- used by task, join_handle, spawn ---
-    std::coroutine_handle<> continuation_{}; // awaiting coroutine when awaited inline
-    cancel_state* cancel_ = &own_cancel_;    // own_cancel_ when spawned, else the spawner's
+    std::coroutine_handle<> continuation_{};         // awaiting coroutine when awaited inline
+    cancel_state* cancel_ = &own_cancel_;            // own_cancel_ when spawned, else the spawner's
     std::atomic<std::uintptr_t> join_{join_running}; // see the file comment
     cancel_state own_cancel_;
     const char* name_ = nullptr;

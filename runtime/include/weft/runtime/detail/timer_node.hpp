@@ -21,9 +21,10 @@ class worker;
 struct timer_node {
     enum : std::uint32_t { waiting = 0, cancelled = 1, fired = 2, fire_complete = 3 };
 
-    std::int64_t deadline_ns = 0;              // steady_clock nanoseconds
-    std::coroutine_handle<> waiter{};          // resumed on fire (default) or after remote unlink
-    void (*on_fire)(timer_node*) noexcept = nullptr; // null: schedule `waiter`; must be the last
+    std::int64_t deadline_ns = 0;     // steady_clock nanoseconds
+    std::coroutine_handle<> waiter{}; // resumed on fire (default) or after remote unlink
+    void (*on_fire)(timer_node*) noexcept =
+        nullptr;                               // null: schedule `waiter`; must be the last
                                                // touch of the node unless it sets fire_complete
     worker* owner = nullptr;                   // written at registration, read by cancellers
     std::uint32_t heap_index = ~0u;            // owner only; ~0u when not in the heap
