@@ -713,8 +713,11 @@ void scheduler::shutdown() {
                          blocking_.in_flight() == 0;
             if (quiet) {
                 for (auto& w : workers_) {
+                    // A worker still asleep with timers has not seen stopping_ yet: it will
+                    // fire them (cancelled), and their tasks will run.
                     quiet = quiet && w->deque_.empty() &&
-                            w->inbox_.load(std::memory_order_seq_cst) == nullptr;
+                            w->inbox_.load(std::memory_order_seq_cst) == nullptr &&
+                            w->timers_size_.load(std::memory_order_seq_cst) == 0;
                 }
             }
             if (quiet) {

@@ -61,6 +61,7 @@ public:
     task<void> get_return_object() noexcept;
     final_awaiter final_suspend() const noexcept { return {}; }
     void return_void() const noexcept {}
+    bool has_exception() const noexcept { return exception_ != nullptr; }
     void take() {
         if (exception_) {
             std::rethrow_exception(exception_);

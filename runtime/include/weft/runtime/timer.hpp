@@ -52,6 +52,10 @@ public:
         if (cancel_ != nullptr) {
             cancel_->disarm();
         }
+        // A shutdown fires every timer early: a sleep cut short that way was cancelled too.
+        if (!cancelled_ && runtime_stopping() && now_ns() < node_.deadline_ns) {
+            cancelled_ = true;
+        }
         if (cancelled_) {
             return cancel_ != nullptr ? cancel_->error()
                                       : std::make_error_code(std::errc::operation_canceled);
