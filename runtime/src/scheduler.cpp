@@ -1072,22 +1072,6 @@ void sleep_awaiter::on_cancel(cancel_hook* hook) noexcept {
     }
 }
 
-void frame_cache_enable() noexcept {
-    tls_frame_cache.enabled = true;
-}
-
-void frame_cache_release() noexcept {
-    frame_cache& fc = tls_frame_cache;
-    fc.enabled = false;
-    for (std::size_t c = 0; c < frame_classes; ++c) {
-        while (frame_cache::node* p = fc.head[c]) {
-            fc.head[c] = p->next;
-            ::operator delete(p, c* frame_granule);
-        }
-        fc.count[c] = 0;
-    }
-}
-
 [[noreturn]] void
 assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept {
     std::fprintf(stderr, "weft: fatal: %s\n  (%s failed at %s:%d)\n", msg, expr, file, line);

@@ -177,9 +177,8 @@ private:
     // when a worker parks or wakes, and every push/pop reads num_sleeping_ (lazy wake).
     alignas(64) std::atomic<std::uint32_t> num_searching_{0};
     alignas(64) std::atomic<std::uint32_t> num_sleeping_{0};
-    alignas(64) char pad_after_idle_[1] = {};
 
-    alignas(64) std::atomic<bool> stopping_{false};
+    alignas(64) std::atomic<bool> stopping_{false}; // alignas: num_sleeping_'s line stays alone
     std::atomic<bool> exit_{false};
     std::mutex shutdown_mu_;
     std::condition_variable shutdown_cv_;

@@ -1,13 +1,20 @@
 // The recycling allocator for coroutine frames.
 //
-// `operator new` per spawn is the first thing that kills spawn throughput (DESIGN.md section 2).
-// Every weft coroutine frame is carved from size classes of 16 bytes up to 1 KiB; a worker thread
-// keeps a free list per class, so a frame freed on a worker is reused by the next spawn there
-// without touching malloc. Frames may be freed on another worker than the one that allocated them
-// (stealing moves tasks): each free goes to the freeing thread's list, which is capped so that a
-// producer/consumer imbalance cannot hoard memory; beyond the cap, and on threads that are not weft
-// workers, frames go back to malloc. Under AddressSanitizer the cache is off so that use-after-free
-// of a frame is caught.
+// `operator new` per spawn is the first thing that kills spawn throughput (DESIGN.md section 2),
+// and a million live frames from malloc cost a 16-byte header each plus a page fault per 4 KiB of
+// fresh memory. So every weft coroutine frame up to 1 KiB comes from size classes of 16 bytes:
+//   - a worker thread keeps a free list per class (no atomics on the hot path);
+//   - a miss carves the frame from the thread's current 2 MiB chunk (mmap'd, transparent huge
+//     pages requested: one fault per 2 MiB instead of per 4 KiB);
+//   - frames may be freed on another worker than the one that allocated them (stealing moves
+//     tasks): each free goes to the freeing thread's list; a list that grows past spill_at gives a
+//     batch to a global depot, and a thread whose list is empty takes a batch from the depot
+//     before carving new memory (tcmalloc's transfer cache, much reduced). So a producer worker
+//     and a consumer worker recycle the same memory instead of growing without bound;
+//   - threads that are not weft workers go straight to the depot, one frame at a time.
+// Chunks are never returned to the OS: the frame memory a process keeps is its peak of live
+// frames. Under AddressSanitizer and ThreadSanitizer the cache is off (plain new/delete), so that
+// a use-after-free of a frame is caught.
 #pragma once
 
 #include <cstddef>
@@ -28,8 +35,9 @@
 namespace weft::detail {
 
 inline constexpr std::size_t frame_granule = 16;
-inline constexpr std::size_t frame_classes = 64;       // up to 1 KiB
-inline constexpr std::uint32_t frame_cache_cap = 8192; // frames per class per thread
+inline constexpr std::size_t frame_classes = 64;    // up to 1 KiB
+inline constexpr std::uint32_t frame_batch = 256;    // frames moved to/from the depot at once
+inline constexpr std::uint32_t frame_spill_at = 2048; // a list longer than this spills a batch
 
 struct frame_cache {
     struct node {
@@ -37,48 +45,53 @@ struct frame_cache {
     };
     node* head[frame_classes];
     std::uint32_t count[frame_classes];
-    bool enabled; // set on weft worker threads only
+    bool worker; // set on weft worker threads (frame_cache_enable)
 };
 
 // Zero-initialised, trivially destructible: no TLS guard on the hot path.
 inline thread_local frame_cache tls_frame_cache;
 
-void frame_cache_enable() noexcept;  // called by a worker thread at start
-void frame_cache_release() noexcept; // called by a worker thread at exit
+void frame_cache_enable() noexcept;  // a worker thread, at start
+void frame_cache_release() noexcept; // a worker thread, at exit: its lists go to the depot
+void* frame_refill(std::size_t c);    // slow path of frame_alloc
+void frame_spill(std::size_t c) noexcept;          // slow path of frame_free (worker)
+void frame_free_foreign(void* p, std::size_t c) noexcept; // frame_free on a non-worker thread
 
 inline void* frame_alloc(std::size_t n) {
 #if WEFT_FRAME_CACHE
     std::size_t c = (n + frame_granule - 1) / frame_granule;
-    frame_cache& fc = tls_frame_cache;
     if (c < frame_classes) {
+        frame_cache& fc = tls_frame_cache;
         if (frame_cache::node* p = fc.head[c]) {
             fc.head[c] = p->next;
             --fc.count[c];
             return p;
         }
-        return ::operator new(c* frame_granule);
+        return frame_refill(c);
     }
 #endif
     return ::operator new(n);
 }
 
-inline void frame_free(void* p, std::size_t n) noexcept {
+inline void frame_free(void* p, [[maybe_unused]] std::size_t n) noexcept {
 #if WEFT_FRAME_CACHE
     std::size_t c = (n + frame_granule - 1) / frame_granule;
-    frame_cache& fc = tls_frame_cache;
-    if (c < frame_classes && fc.enabled && fc.count[c] < frame_cache_cap) {
-        auto* f = static_cast<frame_cache::node*>(p);
-        f->next = fc.head[c];
-        fc.head[c] = f;
-        ++fc.count[c];
-        return;
-    }
     if (c < frame_classes) {
-        ::operator delete(p, c* frame_granule);
+        frame_cache& fc = tls_frame_cache;
+        if (fc.worker) [[likely]] {
+            auto* f = static_cast<frame_cache::node*>(p);
+            f->next = fc.head[c];
+            fc.head[c] = f;
+            if (++fc.count[c] > frame_spill_at) [[unlikely]] {
+                frame_spill(c);
+            }
+            return;
+        }
+        frame_free_foreign(p, c);
         return;
     }
 #endif
-    ::operator delete(p, n);
+    ::operator delete(p);
 }
 
 } // namespace weft::detail

@@ -1,0 +1,146 @@
+// The slow paths of the frame allocator (detail/frame_allocator.hpp has the design): the depot
+// that balances free frames between threads, and the chunks new frames are carved from.
+
+#include <weft/runtime/detail/frame_allocator.hpp>
+
+#include <mutex>
+#include <vector>
+
+#include <sys/mman.h>
+
+namespace weft::detail {
+
+namespace {
+
+constexpr std::size_t chunk_size = std::size_t{2} << 20; // one transparent huge page
+
+struct batch {
+    frame_cache::node* head;
+    std::uint32_t count;
+};
+
+/// Free frames no thread holds, per size class. Guarded by mu.
+struct depot {
+    std::mutex mu;
+    std::vector<batch> batches[frame_classes];
+    frame_cache::node* loose[frame_classes] = {}; // single frames freed by non-worker threads
+    std::uint32_t loose_count[frame_classes] = {};
+};
+
+depot& the_depot() {
+    static depot* d = new depot; // never destroyed: frames may be freed during static destruction
+    return *d;
+}
+
+/// Carving state of one thread: the rest of its current chunk.
+struct bump_region {
+    char* next;
+    char* end;
+};
+thread_local bump_region tls_bump;
+
+void* carve(std::size_t bytes) {
+    bump_region& b = tls_bump;
+    if (static_cast<std::size_t>(b.end - b.next) < bytes) {
+        // Over-allocate to align the chunk on 2 MiB, so the kernel can back it with a huge page.
+        void* raw = mmap(nullptr, 2 * chunk_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) {
+            throw std::bad_alloc();
+        }
+        auto addr = reinterpret_cast<std::uintptr_t>(raw);
+        std::uintptr_t aligned = (addr + chunk_size - 1) & ~(chunk_size - 1);
+        if (aligned > addr) {
+            munmap(raw, aligned - addr);
+        }
+        std::uintptr_t tail = aligned + chunk_size;
+        std::uintptr_t raw_end = addr + 2 * chunk_size;
+        if (raw_end > tail) {
+            munmap(reinterpret_cast<void*>(tail), raw_end - tail);
+        }
+        madvise(reinterpret_cast<void*>(aligned), chunk_size, MADV_HUGEPAGE);
+        b.next = reinterpret_cast<char*>(aligned);
+        b.end = b.next + chunk_size;
+    }
+    void* p = b.next;
+    b.next += bytes;
+    return p;
+}
+
+} // namespace
+
+void frame_cache_enable() noexcept {
+    tls_frame_cache.worker = true;
+}
+
+void frame_cache_release() noexcept {
+    frame_cache& fc = tls_frame_cache;
+    fc.worker = false;
+    depot& d = the_depot();
+    std::lock_guard lk(d.mu);
+    for (std::size_t c = 0; c < frame_classes; ++c) {
+        if (fc.head[c] != nullptr) {
+            d.batches[c].push_back({fc.head[c], fc.count[c]});
+            fc.head[c] = nullptr;
+            fc.count[c] = 0;
+        }
+    }
+}
+
+void* frame_refill(std::size_t c) {
+    frame_cache& fc = tls_frame_cache;
+    depot& d = the_depot();
+    {
+        std::lock_guard lk(d.mu);
+        if (fc.worker && !d.batches[c].empty()) {
+            batch b = d.batches[c].back();
+            d.batches[c].pop_back();
+            frame_cache::node* p = b.head;
+            fc.head[c] = p->next;
+            fc.count[c] = b.count - 1;
+            return p;
+        }
+        if (frame_cache::node* p = d.loose[c]) {
+            d.loose[c] = p->next;
+            --d.loose_count[c];
+            return p;
+        }
+        if (!fc.worker && !d.batches[c].empty()) {
+            batch& b = d.batches[c].back();
+            frame_cache::node* p = b.head;
+            b.head = p->next;
+            if (--b.count == 0) {
+                d.batches[c].pop_back();
+            }
+            return p;
+        }
+    }
+    return carve(c * frame_granule);
+}
+
+void frame_spill(std::size_t c) noexcept {
+    frame_cache& fc = tls_frame_cache;
+    // Detach the newest frame_batch frames (the list head) and hand them to the depot.
+    frame_cache::node* head = fc.head[c];
+    frame_cache::node* last = head;
+    for (std::uint32_t i = 1; i < frame_batch; ++i) {
+        last = last->next;
+    }
+    fc.head[c] = last->next;
+    last->next = nullptr;
+    fc.count[c] -= frame_batch;
+    depot& d = the_depot();
+    std::lock_guard lk(d.mu);
+    d.batches[c].push_back({head, frame_batch});
+}
+
+void frame_free_foreign(void* p, std::size_t c) noexcept {
+    depot& d = the_depot();
+    std::lock_guard lk(d.mu);
+    auto* f = static_cast<frame_cache::node*>(p);
+    f->next = d.loose[c];
+    d.loose[c] = f;
+    ++d.loose_count[c];
+}
+
+} // namespace weft::detail
