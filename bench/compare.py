@@ -29,6 +29,7 @@ import time
 # here; every program must accept the same name and keys.
 WORKLOADS = [
     ("skynet",       {"size": 1000000, "div": 10},  {"size": 100000, "div": 10}),
+    ("skynet_when_all", {"size": 1000000, "div": 10}, {"size": 100000, "div": 10}),
     ("spawn_join",   {"n": 1000000},                {"n": 100000}),
     ("fib",          {"n": 30},                     {"n": 25}),
     ("yield",        {"tasks": 1000, "iters": 1000}, {"tasks": 100, "iters": 1000}),
@@ -39,6 +40,11 @@ WORKLOADS = [
     ("mutex",        {"tasks": 1000, "iters": 1000}, {"tasks": 100, "iters": 1000}),
     ("select",       {"n": 1000000},                {"n": 100000}),
 ]
+
+# weft-only variants of a twin workload: in their rows, Go and Tokio run (or, when the twin's row
+# already ran with the same parameters, reuse) the twin workload, so weft's variant is compared
+# with the same Go and Tokio figures.
+TWIN_OF = {"skynet_when_all": "skynet"}
 
 PROGRAMS = ("weft", "go", "tokio")  # weft first: the ratios are against it
 NA = "n/a"
@@ -142,26 +148,41 @@ def main():
             " ".join("%s=%s" % (p, paths[p]) for p in PROGRAMS)))
 
     rows = []
+    done = {}  # (program, workload run, parameters) -> (secs, nsop, result or None, failed)
     for name, default_params, quick_params in selected:
         params = quick_params if args.quick else default_params
         secs = {p: [] for p in PROGRAMS}
         nsop = {p: [] for p in PROGRAMS}
         results = {}
         failed = {}
+        # What each program runs for this row, and the measurements it can reuse.
+        runs_as = {p: name if p == "weft" else TWIN_OF.get(name, name) for p in PROGRAMS}
+        keys = {p: (p, runs_as[p], tuple(sorted(params.items()))) for p in PROGRAMS}
+        reused = [p for p in PROGRAMS if keys[p] in done]
+        for p in reused:
+            secs[p], nsop[p], result, err = done[keys[p]]
+            if result is not None:
+                results[p] = result
+            if err is not None:
+                failed[p] = err
+        if any(runs_as[p] != name for p in PROGRAMS if p not in broken):
+            notes.append("%s: weft only; the Go and Tokio columns are their %s" % (name, TWIN_OF[name]))
         for run in range(args.runs):
             # Rotate the order each run so no program always goes first.
             order = PROGRAMS[run % len(PROGRAMS):] + PROGRAMS[:run % len(PROGRAMS)]
             for prog in order:
-                if prog in broken or prog in failed:
+                if prog in broken or prog in failed or prog in reused:
                     continue
+                wname = runs_as[prog]
                 print("[%s run %d/%d] %s" % (name, run + 1, args.runs, prog), file=sys.stderr, flush=True)
-                fields, line, err = run_once(paths[prog], name, params, args.workers, args.timeout)
+                fields, line, err = run_once(paths[prog], wname, params, args.workers, args.timeout)
                 if err:
                     failed[prog] = err
                     secs[prog], nsop[prog] = [], []
-                    notes.append("%s %s: %s" % (prog, name, err))
+                    results.pop(prog, None)
+                    notes.append("%s %s: %s" % (prog, wname, err))
                     if raw:
-                        raw.write("# %s %s run=%d failed: %s\n" % (prog, name, run + 1, err))
+                        raw.write("# %s %s run=%d failed: %s\n" % (prog, wname, run + 1, err))
                     continue
                 secs[prog].append(fields["seconds"])
                 nsop[prog].append(fields["ns_per_op"])
@@ -170,6 +191,9 @@ def main():
                 if raw:
                     raw.write("%s\t%s\n" % (prog, line))
                     raw.flush()
+        for p in PROGRAMS:
+            if p not in broken and p not in reused:
+                done[keys[p]] = (secs[p], nsop[p], results.get(p), failed.get(p))
         if len(set(results.values())) > 1:
             notes.append("%s: results differ: %s" % (
                 name, ", ".join("%s=%s" % kv for kv in sorted(results.items()))))
