@@ -13,6 +13,7 @@
 #   WEFT_BENCH_RUNS    runs per program and workload (default 5; --runs N overrides it)
 #   WEFT_BENCH_BUILD   build directory (default build/bench-release)
 #   WEFT_BENCH_MEMORY  0 to skip the sleep_memory line (also skipped with --only)
+#   WEFT_BENCH_IO      0 to skip the I/O server table (also skipped with --only)
 set -euo pipefail
 
 # The compiler the published figures use: clang 14 (Debian's clang++). Measured with callgrind
@@ -55,8 +56,13 @@ fi
 extra_flags=()
 say "configuring $build with $cxx_path"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx_path" \
-    -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=OFF "${extra_flags[@]}" >/dev/null
+    -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=ON "${extra_flags[@]}" >/dev/null
 cmake --build "$build" --target weft_bench
+io_targets=()
+if [[ -d $root/io ]]; then
+    io_targets=(weft_example_echo_server weft_example_http_hello weft_example_loadgen)
+    cmake --build "$build" --target "${io_targets[@]}"
+fi
 weft_bench=$build/bench/weft_bench
 
 # --- twins ------------------------------------------------------------------------------------
@@ -67,6 +73,22 @@ echo
 echo "weft built with $("$cxx_path" --version | head -n 1); $(nproc) CPUs ($(uname -m))"
 python3 "$root/bench/compare.py" --weft "$weft_bench" --go "$build/bench/go_bench" \
     --tokio "$build/bench/tokio_bench" --runs "$runs" "$@"
+
+# --- I/O: echo and HTTP servers (weft io_uring, weft epoll, Go, Tokio/hyper) -------------------
+io=${WEFT_BENCH_IO:-1}
+io_args=()
+for a in "$@"; do
+    case $a in
+    --quick) io_args+=(--quick) ;;
+    --only | --only=* | -h | --help) io=0 ;;
+    esac
+done
+if [[ $io != 0 && ${#io_targets[@]} -gt 0 ]]; then
+    "$root/bench/build_servers.sh" "$build"
+    echo
+    echo "I/O servers (server pinned to CPU 0, load generator to CPU 1; see bench/io_compare.py):"
+    python3 "$root/bench/io_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
+fi
 
 # --- memory -----------------------------------------------------------------------------------
 memory=${WEFT_BENCH_MEMORY:-1}

@@ -7,7 +7,7 @@ set -euo pipefail
 
 want=(g++ clang cmake ninja-build pkg-config liburing-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
 if [[ "${1:-}" == "bench" ]]; then
-  want+=(python3 golang-go librust-tokio-dev librust-async-channel-dev wrk)
+  want+=(python3 golang-go librust-tokio-dev librust-async-channel-dev librust-hyper-dev wrk)
   # Rust: the image may carry a rustup toolchain in ~/.cargo/bin; otherwise Debian's cargo.
   if ! command -v cargo >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/cargo" ]]; then
     want+=(cargo)
