@@ -1,0 +1,746 @@
+// The io_uring reactor: one ring per worker, driven by the scheduler's poll() and park().
+//
+// Vocabulary
+//   owner      the worker thread that created the ring; the only thread that touches it
+//              (IORING_SETUP_SINGLE_ISSUER makes the kernel hold us to that).
+//   inbox      an MPSC stack of ops that other threads want cancelled (op::inbox_next).
+//   flush      io_uring_submit_and_get_events: submit the prepared SQEs and, with DEFER_TASKRUN,
+//              run the deferred completion work so that CQEs appear. One system call.
+//   multishot  the listener's IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT: one SQE, one CQE per
+//              connection, ended by a CQE without IORING_CQE_F_MORE.
+//   park word  park_state_: running / parked / notified, the handshake between park() and
+//              unpark() that decides whether an eventfd write is needed.
+//
+// Invariants
+//   1. Only the owner prepares SQEs, submits, reaps and processes CQEs (liburing #215).
+//   2. An op is resumed once, by its final CQE, unless a cancel request for it sits in the inbox
+//      (st_posted); then the inbox drain resumes it (reactor.cpp, invariant 1).
+//   3. A cancel SQE for an op is always queued after the op's own SQE (both by the owner, in SQ
+//      order), so async-cancel by user_data can never hit a later op that reuses the address.
+//   4. unpark() is never lost: it writes the eventfd whenever it finds the owner parked, and
+//      park() re-checks the park word after announcing itself, with the eventfd read armed.
+//
+// Rejected approaches
+//   - Submitting every SQE at once (one syscall per op): the scheduler's poll/park points batch
+//     them, so one io_uring_enter carries all the ops a worker's tasks started since the last
+//     one. A read that is ready completes inline during that submit.
+//   - An IORING_OP_READ of the eventfd, re-armed after each wake-up: ~20% slower wake-ups than the
+//     multishot poll we use (bench/wake_bench.cpp) and one more SQE per wake-up.
+//   - IORING_OP_MSG_RING for worker-to-worker wake-ups: no faster than the eventfd here
+//     (bench/wake_bench.cpp), it needs the waker to own a ring and submit it on the spot, and
+//     outside threads (plain-thread spawns, the blocking pool) need the eventfd anyway.
+//   - IORING_OP_LINK_TIMEOUT for deadlines: an extra SQE and CQE on every op of a stream with a
+//     deadline; the runtime's per-worker timer heap costs a heap insert, and its on_fire runs on
+//     this very worker, so it can queue the cancel SQE directly.
+//   - One accept SQE per accept() call: a multishot accept keeps accepting while the acceptor
+//     task is busy, one CQE per connection.
+//
+// Current approach
+//   Setup: SQ 256 entries, CQ 4096 (16x), flags SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG |
+//   SUBMIT_ALL; on EINVAL COOP_TASKRUN | TASKRUN_FLAG | SUBMIT_ALL; then plain. io_uring_ring_
+//   dontfork so a forked child never sees the ring. An eventfd for wake-ups.
+//   poll() (scheduler, every 61 ticks and before stealing):
+//     1. drain the inbox: queue an ASYNC_CANCEL for each op not done yet; resume the ones whose
+//        final CQE already came;
+//     2. if the runtime is stopping and we have not swept yet: one ASYNC_CANCEL with
+//        IORING_ASYNC_CANCEL_ANY (every op on the ring ends with -ECANCELED);
+//     3. flush if SQEs are waiting or the kernel set IORING_SQ_TASKRUN / CQ_OVERFLOW (with
+//        DEFER_TASKRUN completions are only produced when we enter the kernel);
+//     4. reap every CQE: resume the task (schedule_wakeup: onto this worker's deque), or re-submit
+//        the rest of a write_all/read_exact, or hand an accepted descriptor to a waiter.
+//   park(deadline):
+//     1. as poll 1-2; arm the eventfd's multishot poll if it is not armed (first park, or after a
+//        completion without F_MORE);
+//     2. park word: exchange(parked); if it was `notified`, return at once (an unpark came);
+//     3. io_uring_submit_and_wait_timeout(1, deadline): submits and sleeps in one syscall;
+//     4. park word = running; drain the inbox; reap.
+//   unpark(): exchange(notified); if it was `parked`, write 1 to the eventfd. The eventfd is never
+//   read: its multishot poll posts one CQE per write (edge-like), and the counter cannot
+//   realistically overflow (one increment per park at most).
+//   Cancellation of a ring op (reactor.cpp): on the owner, queue ASYNC_CANCEL at once; elsewhere
+//   CAS the reason + st_posted into op::state, push onto the inbox, unpark().
+//   Listener: accept() waiters queue on the descriptor; the first one arms the multishot on its
+//   ring. Each CQE hands the new descriptor to the first waiter, or to a small ready queue
+//   (cancelling the multishot when it holds 64). A final CQE (no F_MORE) re-arms while waiters
+//   remain, unless the listener closed or the runtime stops; an error (EMFILE...) goes to the
+//   waiters, whose accept() task backs off (net.cpp).
+//
+// References
+//   liburing man pages io_uring_setup(2) (DEFER_TASKRUN, TASKRUN_FLAG), io_uring_enter(2);
+//   liburing issues #215, #733, #932, #1001; axboe's "io_uring and networking in 2023"
+//   (multishot accept, DEFER_TASKRUN); libunifex io_uring_context.cpp (remote queue + eventfd).
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/scheduler_hooks.hpp>
+
+#include "io_reactor.hpp"
+
+#include <liburing.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace weft::io::detail {
+
+namespace {
+
+constexpr unsigned sq_entries = 256;
+constexpr unsigned cq_entries = 4096;
+constexpr std::size_t ready_cap = 64;
+
+enum : int { running = 0, parked = 1, notified = 2 };
+
+int init_ring(io_uring& ring) noexcept {
+    const unsigned base = IORING_SETUP_CQSIZE;
+    const unsigned attempts[] = {
+        base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+            IORING_SETUP_SUBMIT_ALL,
+        base | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+        base,
+    };
+    int err = -EINVAL;
+    for (unsigned flags : attempts) {
+        io_uring_params p{};
+        p.flags = flags;
+        p.cq_entries = cq_entries;
+        err = io_uring_queue_init_params(sq_entries, &ring, &p);
+        if (err != -EINVAL) {
+            return err;
+        }
+    }
+    return err;
+}
+
+} // namespace
+
+int uring_probe() noexcept {
+    io_uring ring;
+    io_uring_params p{};
+    int err = io_uring_queue_init_params(4, &ring, &p);
+    if (err < 0) {
+        return -err;
+    }
+    io_uring_queue_exit(&ring);
+    return 0;
+}
+
+class uring_reactor final : public io_reactor {
+public:
+    uring_reactor() noexcept = default;
+    ~uring_reactor() override;
+
+    bool init() noexcept;
+
+    backend kind() const noexcept override { return backend::io_uring; }
+    std::size_t poll() noexcept override;
+    void park(std::int64_t deadline_ns) noexcept override;
+    void unpark() noexcept override;
+    std::size_t pending() const noexcept override {
+        return pending_.load(std::memory_order_relaxed);
+    }
+
+    bool start(op& o) noexcept override;
+    void cancel(op& o, std::uint32_t why, bool from_timer) noexcept override;
+    void cancel_locked(op& o, std::uint32_t why) noexcept override;
+    void sweep() noexcept override;
+
+private:
+    io_uring_sqe* sqe() noexcept;
+    void prep(op& o) noexcept;
+    void prep_cancel(op& o) noexcept;
+    void ring_cancel(op& o, std::uint32_t why) noexcept;
+    bool start_accept(op& o) noexcept;
+    void arm_multishot(fd_state* st) noexcept;
+    std::size_t drain_inbox() noexcept;
+    bool maybe_sweep() noexcept;
+    std::size_t flush_and_reap() noexcept;
+    std::size_t reap() noexcept;
+    std::size_t on_cqe(std::uint64_t ud, std::int32_t res, std::uint32_t flags) noexcept;
+    std::size_t on_op_cqe(op& o, std::int32_t res) noexcept;
+    std::size_t on_accept_cqe(op& ms, std::int32_t res, std::uint32_t flags) noexcept;
+    std::size_t accept_final(fd_state* st, std::int32_t res) noexcept;
+    /// Work this reactor still owes its tasks: ops in flight, resumptions deferred to the inbox
+    /// drain, cancel requests not yet drained. Owner thread.
+    bool busy() const noexcept {
+        return pending() != 0 || deferred_ != 0 || inbox_.load(std::memory_order_relaxed) != nullptr;
+    }
+    void count_pending(std::ptrdiff_t d) noexcept {
+        // Owner-only writer; the deadlock detector reads it from other threads.
+        pending_.store(
+            pending_.load(std::memory_order_relaxed) + static_cast<std::size_t>(d),
+            std::memory_order_relaxed);
+    }
+
+    io_uring ring_{};
+    bool ring_ok_ = false;
+    int efd_ = -1;
+    std::uint64_t wake_tag_ = 0; // its address tags the eventfd poll's CQEs
+    bool wake_armed_ = false;    // owner: the multishot poll on efd_ is in flight
+    bool swept_ = false;         // owner: the stopping sweep was queued
+    std::atomic<int> park_state_{running}; // park word: owner and any unparker
+    std::atomic<op*> inbox_{nullptr};      // cancel requests: any thread pushes, owner drains
+    std::atomic<std::size_t> pending_{0};  // ops in flight (owner writes)
+    std::vector<fd_state*> listeners_;     // owner: listeners whose multishot this ring holds
+    std::size_t deferred_ = 0;             // owner: final CQEs whose resumption waits for the drain
+};
+
+std::unique_ptr<io_reactor> make_uring_reactor(std::size_t index) noexcept {
+    (void)index;
+    auto r = std::unique_ptr<uring_reactor>(new (std::nothrow) uring_reactor);
+    if (r == nullptr || !r->init()) {
+        return nullptr;
+    }
+    return r;
+}
+
+bool uring_reactor::init() noexcept {
+    int err = init_ring(ring_);
+    if (err < 0) {
+        return false;
+    }
+    ring_ok_ = true;
+    (void)io_uring_ring_dontfork(&ring_);
+    efd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return efd_ >= 0;
+}
+
+uring_reactor::~uring_reactor() {
+    // Listeners whose multishot lives here: it dies with the ring; give back its use.
+    for (fd_state* st : listeners_) {
+        st->lock.lock();
+        fd_drop d;
+        if (st->lx && st->lx->owner == this && st->lx->armed) {
+            st->lx->armed = false;
+            st->lx->owner = nullptr;
+            d = fd_unuse_locked(st);
+        }
+        st->lock.unlock();
+        fd_apply(st, d);
+    }
+    if (ring_ok_) {
+        io_uring_queue_exit(&ring_);
+    }
+    if (efd_ >= 0) {
+        ::close(efd_);
+    }
+}
+
+io_uring_sqe* uring_reactor::sqe() noexcept {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    while (s == nullptr) {
+        (void)io_uring_submit(&ring_); // SQ full: push what we have (CQEs are reaped later)
+        s = io_uring_get_sqe(&ring_);
+    }
+    return s;
+}
+
+void uring_reactor::prep(op& o) noexcept {
+    io_uring_sqe* s = sqe();
+    const int fd = o.st != nullptr ? o.st->fd : -1; // stable: o holds a use (inflight > 0)
+    char* b = static_cast<char*>(o.buf) + o.done;
+    const auto left = static_cast<unsigned>(std::min<std::size_t>(o.len - o.done, 0x7ffff000));
+    switch (o.code) {
+    case op_code::recv:
+        io_uring_prep_recv(s, fd, b, left, o.flags | (o.all ? MSG_WAITALL : 0));
+        break;
+    case op_code::send:
+        io_uring_prep_send(s, fd, b, left, o.flags | MSG_NOSIGNAL | (o.all ? MSG_WAITALL : 0));
+        break;
+    case op_code::connect:
+        io_uring_prep_connect(s, fd, o.addr, o.addr_len);
+        break;
+    case op_code::recvmsg:
+        io_uring_prep_recvmsg(s, fd, o.msg, static_cast<unsigned>(o.flags));
+        break;
+    case op_code::sendmsg:
+        io_uring_prep_sendmsg(s, fd, o.msg, static_cast<unsigned>(o.flags | MSG_NOSIGNAL));
+        break;
+    case op_code::read:
+        io_uring_prep_read(s, fd, b, left, o.offset + o.done);
+        break;
+    case op_code::write:
+        io_uring_prep_write(s, fd, b, left, o.offset + o.done);
+        break;
+    case op_code::fsync:
+        io_uring_prep_fsync(s, fd, 0);
+        break;
+    case op_code::fdatasync:
+        io_uring_prep_fsync(s, fd, IORING_FSYNC_DATASYNC);
+        break;
+    case op_code::openat:
+        io_uring_prep_openat(s, AT_FDCWD, o.path, o.flags | O_CLOEXEC, o.mode);
+        break;
+    case op_code::accept:
+        WEFT_ASSERT(false, "weft::io: single-shot accept is not a ring op");
+        break;
+    }
+    io_uring_sqe_set_data(s, &o);
+}
+
+void uring_reactor::prep_cancel(op& o) noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel(s, &o, 0);
+    io_uring_sqe_set_data64(s, 0); // its own CQE (0, -ENOENT or -EALREADY) is ignored
+}
+
+bool uring_reactor::start(op& o) noexcept {
+    if (o.code == op_code::accept) {
+        return start_accept(o);
+    }
+    if (!arm_waiting(o)) {
+        // Already cancelled. A closer may have posted this op to our inbox meanwhile: then the
+        // drain resumes it (it sees st_done), so we must stay suspended.
+        std::uint32_t prev = o.state.fetch_or(st_done, std::memory_order_acq_rel);
+        return (prev & st_posted) != 0;
+    }
+    prep(o);
+    count_pending(1);
+    keep_sentinel(true);
+    return true;
+}
+
+void uring_reactor::ring_cancel(op& o, std::uint32_t why) noexcept {
+    const bool local = current_io_reactor() == this;
+    std::uint32_t s = o.state.load(std::memory_order_acquire);
+    for (;;) {
+        if (why_of(s) != why_none || (s & st_done) != 0) {
+            return; // somebody cancelled first, or the op is over
+        }
+        std::uint32_t want = s | (why << why_shift) | (local ? 0u : st_posted);
+        // acq_rel: pairs with the owner's fetch_or(st_done) in on_op_cqe and with the drain.
+        if (o.state.compare_exchange_weak(
+                s, want, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            break;
+        }
+    }
+    if (local) {
+        prep_cancel(o); // submitted with the next flush, after the op's own SQE (invariant 3)
+        return;
+    }
+    op* head = inbox_.load(std::memory_order_relaxed);
+    do {
+        o.inbox_next = head;
+        // release: o.inbox_next and the state bits are visible to drain_inbox's acquire exchange.
+    } while (!inbox_.compare_exchange_weak(
+        head, &o, std::memory_order_release, std::memory_order_relaxed));
+    unpark();
+}
+
+void uring_reactor::cancel(op& o, std::uint32_t why, bool from_timer) noexcept {
+    if (o.code == op_code::accept && !o.internal) {
+        cancel_queued(o, why, from_timer); // an accept waiter, not a ring op
+        return;
+    }
+    ring_cancel(o, why);
+    if (from_timer) {
+        o.timer.node.state.store(
+            weft::detail::timer_node::fire_complete, std::memory_order_release);
+    }
+}
+
+void uring_reactor::cancel_locked(op& o, std::uint32_t why) noexcept {
+    if (o.code == op_code::accept && !o.internal) {
+        record_why(o, why); // a waiter being started or already handed a descriptor
+        return;
+    }
+    ring_cancel(o, why);
+}
+
+std::size_t uring_reactor::drain_inbox() noexcept {
+    // acquire: pairs with ring_cancel's release push.
+    op* o = inbox_.exchange(nullptr, std::memory_order_acquire);
+    std::size_t woken = 0;
+    while (o != nullptr) {
+        op* next = o->inbox_next;
+        std::uint32_t s = o->state.load(std::memory_order_acquire);
+        if ((s & st_done) != 0) {
+            // The final CQE came while the request was in the inbox: we resume it now.
+            o->state.fetch_and(~st_posted, std::memory_order_acq_rel);
+            --deferred_;
+            if (o->internal) {
+                woken += accept_final(o->st, static_cast<std::int32_t>(o->res));
+            } else {
+                weft::detail::schedule_wakeup(o->waiter);
+                ++woken;
+            }
+        } else {
+            prep_cancel(*o);
+            o->state.fetch_and(~st_posted, std::memory_order_acq_rel);
+        }
+        o = next;
+    }
+    return woken;
+}
+
+bool uring_reactor::maybe_sweep() noexcept {
+    if (!swept_ && weft::detail::runtime_stopping()) {
+        sweep();
+        return true;
+    }
+    return false;
+}
+
+void uring_reactor::sweep() noexcept {
+    if (swept_) {
+        return;
+    }
+    swept_ = true;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(s, 0);
+    // Finish here, synchronously: when this runs from the sentinel's on_fire (fire_all_timers at
+    // shutdown), the woken tasks must be on our queue before the scheduler sees our timer count
+    // drop to zero, or its quiescence check can slip in between (reactor.cpp, "Shutdown").
+    // Network ops cancel at once; give slower ones (io-wq) a bounded grace.
+    for (int round = 0; round < 100; ++round) {
+        if (inbox_.load(std::memory_order_relaxed) != nullptr) {
+            drain_inbox();
+        }
+        flush_and_reap();
+        if (!busy()) {
+            return;
+        }
+        __kernel_timespec ts{0, 1'000'000};
+        io_uring_cqe* cqe = nullptr;
+        (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+}
+
+std::size_t uring_reactor::flush_and_reap() noexcept {
+    unsigned kflags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+    if (io_uring_sq_ready(&ring_) > 0 ||
+        (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0) {
+        (void)io_uring_submit_and_get_events(&ring_);
+    }
+    return reap();
+}
+
+std::size_t uring_reactor::reap() noexcept {
+    std::size_t woken = 0;
+    struct item {
+        std::uint64_t ud;
+        std::int32_t res;
+        std::uint32_t flags;
+    };
+    item batch[64];
+    for (;;) {
+        unsigned n = 0;
+        unsigned head;
+        io_uring_cqe* c;
+        io_uring_for_each_cqe(&ring_, head, c) {
+            batch[n++] = {c->user_data, c->res, c->flags};
+            if (n == 64) {
+                break;
+            }
+        }
+        if (n == 0) {
+            return woken;
+        }
+        // Advance first: handling may prepare and submit SQEs.
+        io_uring_cq_advance(&ring_, n);
+        for (unsigned i = 0; i < n; ++i) {
+            woken += on_cqe(batch[i].ud, batch[i].res, batch[i].flags);
+        }
+    }
+}
+
+std::size_t
+uring_reactor::on_cqe(std::uint64_t ud, std::int32_t res, std::uint32_t flags) noexcept {
+    if (ud == 0) {
+        return 0; // a cancel's own completion
+    }
+    if (ud == reinterpret_cast<std::uintptr_t>(&wake_tag_)) {
+        if ((flags & IORING_CQE_F_MORE) == 0) {
+            wake_armed_ = false; // re-armed by the next park
+        }
+        return 0;
+    }
+    op* o = reinterpret_cast<op*>(static_cast<std::uintptr_t>(ud));
+    if (o->internal) {
+        return on_accept_cqe(*o, res, flags);
+    }
+    return on_op_cqe(*o, res);
+}
+
+std::size_t uring_reactor::on_op_cqe(op& o, std::int32_t res) noexcept {
+    std::int64_t final_res = res;
+    if (o.all) {
+        if (res > 0) {
+            o.done += static_cast<std::size_t>(res);
+            if (o.done < o.len) {
+                bool stop = why_of(o.state.load(std::memory_order_acquire)) != why_none ||
+                            weft::detail::runtime_stopping();
+                if (!stop) {
+                    prep(o); // the rest, still one op in flight on this descriptor (#1001)
+                    return 0;
+                }
+                final_res = -ECANCELED;
+                if (weft::detail::runtime_stopping()) {
+                    record_why(o, why_stopping);
+                }
+            } else {
+                final_res = static_cast<std::int64_t>(o.done);
+            }
+        } else if (res == 0) {
+            if (o.code == op_code::recv) {
+                final_res =
+                    o.done == o.len ? static_cast<std::int64_t>(o.done) : res_unexpected_eof;
+            } else if (o.done < o.len) {
+                prep(o); // a zero-byte send/write: try again
+                return 0;
+            }
+        }
+    }
+    o.res = final_res;
+    count_pending(-1);
+    stop_timer_local(o);
+    // acq_rel: publishes o.res to whoever resumes the task; sees a canceller's st_posted.
+    std::uint32_t prev = o.state.fetch_or(st_done, std::memory_order_acq_rel);
+    if ((prev & st_posted) != 0) {
+        ++deferred_;
+        return 0; // the inbox drain resumes it (invariant 2)
+    }
+    weft::detail::schedule_wakeup(o.waiter);
+    return 1;
+}
+
+// --- listeners ---------------------------------------------------------------------------------
+
+bool uring_reactor::start_accept(op& o) noexcept {
+    fd_state* st = o.st;
+    WEFT_ASSERT(st->lx != nullptr, "weft::io: accept on a descriptor that is not a listener");
+    if (!arm_waiting(o)) {
+        return false;
+    }
+    listener_ext& lx = *st->lx;
+    st->lock.lock();
+    if (why_of(o.state.load(std::memory_order_acquire)) != why_none) {
+        st->lock.unlock();
+        o.res = -ECANCELED;
+        stop_timer_local(o);
+        return false;
+    }
+    if (!lx.ready.empty()) {
+        o.res = lx.ready.front();
+        lx.ready.erase(lx.ready.begin());
+        st->lock.unlock();
+        stop_timer_local(o);
+        return false;
+    }
+    if (weft::detail::runtime_stopping()) {
+        st->lock.unlock();
+        o.res = -ECANCELED;
+        record_why(o, why_stopping);
+        stop_timer_local(o);
+        return false;
+    }
+    wq_push_back(st, o);
+    bool arm = !lx.armed;
+    if (arm) {
+        lx.armed = true;
+        lx.owner = this;
+        ++st->inflight; // the multishot holds a use of the descriptor until its final CQE
+    }
+    st->lock.unlock();
+    if (arm) {
+        arm_multishot(st);
+    }
+    keep_sentinel(busy());
+    return true;
+}
+
+void uring_reactor::arm_multishot(fd_state* st) noexcept {
+    listener_ext& lx = *st->lx;
+    if (lx.ms == nullptr) {
+        lx.ms = std::make_unique<op>(op_code::accept, st, op_side::read);
+        lx.ms->internal = true;
+    }
+    op& ms = *lx.ms;
+    ms.owner = this;
+    ms.state.store(0, std::memory_order_relaxed);
+    lx.cancel_sent = false;
+    if (std::find(listeners_.begin(), listeners_.end(), st) == listeners_.end()) {
+        listeners_.push_back(st);
+    }
+    io_uring_sqe* s = sqe();
+    io_uring_prep_multishot_accept(s, st->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data(s, &ms);
+    count_pending(1);
+}
+
+std::size_t uring_reactor::on_accept_cqe(op& ms, std::int32_t res, std::uint32_t flags) noexcept {
+    fd_state* st = ms.st;
+    listener_ext& lx = *st->lx;
+    std::size_t woken = 0;
+    if (res >= 0) {
+        op* waiter = nullptr;
+        bool close_it = false;
+        bool overflow = false;
+        st->lock.lock();
+        if (st->closed) {
+            close_it = true;
+        } else if (st->wq_head[0] != nullptr) {
+            waiter = st->wq_head[0];
+            wq_remove(st, *waiter);
+            waiter->res = res;
+        } else {
+            lx.ready.push_back(res);
+            overflow = lx.ready.size() >= ready_cap;
+        }
+        st->lock.unlock();
+        if (close_it) {
+            ::close(res);
+        }
+        if (waiter != nullptr) {
+            complete_taken(*waiter, false);
+            ++woken;
+        }
+        if (overflow && (flags & IORING_CQE_F_MORE) != 0 && !lx.cancel_sent) {
+            lx.cancel_sent = true; // nobody is accepting: let the kernel backlog hold the rest
+            prep_cancel(ms);
+        }
+    }
+    if ((flags & IORING_CQE_F_MORE) != 0) {
+        return woken;
+    }
+    // Final CQE of this multishot.
+    ms.res = res;
+    std::uint32_t prev = ms.state.fetch_or(st_done, std::memory_order_acq_rel);
+    if ((prev & st_posted) != 0) {
+        ++deferred_;
+        return woken; // a cancel request is in the inbox: the drain finishes it
+    }
+    return woken + accept_final(st, res);
+}
+
+std::size_t uring_reactor::accept_final(fd_state* st, std::int32_t res) noexcept {
+    count_pending(-1);
+    listener_ext& lx = *st->lx;
+    const bool stopping = weft::detail::runtime_stopping();
+    op* failed = nullptr;
+    bool rearm = false;
+    st->lock.lock();
+    if (res < 0 && res != -ECANCELED && !st->closed) {
+        // EMFILE and friends, or the socket stopped listening: every waiter gets the error (their
+        // accept() task decides whether to back off and retry).
+        failed = wq_take_all(st, op_side::read);
+        for (op* o = failed; o != nullptr; o = o->rnext) {
+            o->res = res;
+        }
+    } else if (stopping) {
+        failed = wq_take_all(st, op_side::read);
+        for (op* o = failed; o != nullptr; o = o->rnext) {
+            o->res = -ECANCELED;
+            record_why(*o, why_stopping);
+        }
+    } else if (!st->closed && st->wq_head[0] != nullptr) {
+        rearm = true; // ended (or cancelled for overflow) with waiters left
+    }
+    fd_drop d;
+    if (rearm) {
+        // keep the use and the armed mark
+    } else {
+        lx.armed = false;
+        lx.owner = nullptr;
+        d = fd_unuse_locked(st);
+    }
+    st->lock.unlock();
+    if (!rearm) {
+        listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), st), listeners_.end());
+    }
+    std::size_t woken = 0;
+    for (op* o = failed; o != nullptr;) {
+        op* next = o->rnext;
+        complete_taken(*o, false);
+        ++woken;
+        o = next;
+    }
+    if (rearm) {
+        arm_multishot(st);
+    }
+    fd_apply(st, d);
+    return woken;
+}
+
+// --- poll / park / unpark ---------------------------------------------------------------------
+
+std::size_t uring_reactor::poll() noexcept {
+    std::size_t n = 0;
+    if (inbox_.load(std::memory_order_relaxed) != nullptr) {
+        n += drain_inbox();
+    }
+    maybe_sweep();
+    n += flush_and_reap();
+    keep_sentinel(busy());
+    return n;
+}
+
+void uring_reactor::park(std::int64_t deadline_ns) noexcept {
+    if (inbox_.load(std::memory_order_relaxed) != nullptr && drain_inbox() != 0) {
+        // A task became runnable (its CQE came while its cancel request sat in the inbox): the
+        // scheduler parked us because the queue was empty; it is not any more.
+        flush_and_reap();
+        return;
+    }
+    if (maybe_sweep()) {
+        return; // the sweep made tasks runnable (or tried to): let the scheduler look again
+    }
+    if (!wake_armed_) {
+        io_uring_sqe* s = sqe();
+        io_uring_prep_poll_multishot(s, efd_, POLLIN);
+        io_uring_sqe_set_data(s, &wake_tag_);
+        wake_armed_ = true;
+    }
+    // seq_cst: pairs with unpark()'s exchange (invariant 4).
+    if (park_state_.exchange(parked, std::memory_order_seq_cst) == notified) {
+        park_state_.store(running, std::memory_order_seq_cst);
+        flush_and_reap();
+        return;
+    }
+    std::int64_t rel = -1;
+    if (deadline_ns >= 0) {
+        rel = std::max<std::int64_t>(0, deadline_ns - now_ns());
+    }
+    if (swept_ && pending() != 0 && (rel < 0 || rel > 1'000'000)) {
+        rel = 1'000'000; // shutting down with ops still ending: look again soon
+    }
+    __kernel_timespec ts{};
+    if (rel >= 0) {
+        ts.tv_sec = rel / 1'000'000'000;
+        ts.tv_nsec = rel % 1'000'000'000;
+    }
+    io_uring_cqe* cqe = nullptr;
+    (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, rel >= 0 ? &ts : nullptr, nullptr);
+    // An exchange, not a store: when an unpark() woke us, this reads its `notified` and so
+    // synchronizes with it (the eventfd wake-up itself is invisible to the memory model, and to
+    // TSan).
+    park_state_.exchange(running, std::memory_order_acq_rel);
+    if (inbox_.load(std::memory_order_relaxed) != nullptr) {
+        drain_inbox();
+    }
+    reap();
+}
+
+void uring_reactor::unpark() noexcept {
+    // Wake-up choice, measured by bench/wake_bench.cpp (2 vCPU VM, kernel 6.18, DEFER_TASKRUN
+    // rings, ping-pong between two parked threads, 3 x 100k round trips):
+    //   eventfd + multishot poll   3.8-4.0 us per wake-up   (chosen)
+    //   eventfd + IORING_OP_READ   4.5-5.0 us
+    //   IORING_OP_MSG_RING         4.5-4.9 us, and only from a thread that owns a ring
+    // The waker's write(2) is ~3.4 us of that (it wakes the target inside the syscall), so the
+    // park word avoids it whenever the target is not parked.
+    if (park_state_.exchange(notified, std::memory_order_seq_cst) == parked) {
+        std::uint64_t one = 1;
+        ssize_t n = ::write(efd_, &one, sizeof one);
+        (void)n;
+    }
+}
+
+} // namespace weft::io::detail

@@ -1,0 +1,60 @@
+// weft::sync::event: a manual-reset event for weft tasks — a flag that tasks can wait for.
+//
+//     weft::sync::event ready;
+//     weft::go(loader(ready));                 // calls ready.set() when done
+//     if (auto r = co_await ready.wait(); !r) co_return r.error();
+//
+// wait() completes once the event is set (at once if it already is). set() releases every
+// waiter and leaves the event set until reset(); reset() makes later waits wait again (tasks
+// already released stay released).
+// Thread-safety: every member may be called concurrently from any task, and set(), reset(),
+// is_set() and blocking_wait() also from plain threads.
+// Memory ordering: set() happens-before every wait() that completes because of it.
+// Cancellation: a wait that has to wait completes with operation_canceled / timed_out when its
+// task is cancelled; the event is unaffected.
+// Which thread resumes the awaiter: the worker of the task that called set() (or the runtime's
+// global queue if a plain thread did).
+// Misuse aborts with a message: destroying an event while tasks wait on it.
+#pragma once
+
+#include <weft/sync/detail/notify_list.hpp>
+
+#include <atomic>
+
+namespace weft::sync {
+
+/// A manual-reset event; see the file comment.
+class event {
+public:
+    explicit event(bool initially_set = false) noexcept
+        : set_(initially_set) {}
+    ~event();
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+
+    /// Sets the event and releases every waiter.
+    void set() noexcept;
+    /// Clears the event; later waits wait for the next set().
+    void reset() noexcept { set_.store(false, std::memory_order_relaxed); }
+    /// True while set (a snapshot).
+    bool is_set() const noexcept { return ready(); }
+
+    /// `co_await ev.wait()`: result<void>; completes once the event is set.
+    detail::notify_op<event> wait() noexcept { return detail::notify_op<event>(this); }
+    /// From a plain thread outside the runtime: blocks the thread until the event is set.
+    void blocking_wait() noexcept { detail::notify_block_on(this); }
+
+private:
+    friend class detail::notify_awaiter<event>;
+    template <class Prim>
+    friend void detail::notify_block_on(Prim*) noexcept;
+
+    // acquire: pairs with set()'s release store.
+    bool ready() const noexcept { return set_.load(std::memory_order_acquire); }
+    detail::notify_list& waitlist() noexcept { return list_; }
+
+    std::atomic<bool> set_; // written by set()/reset() of any thread; read by waiters
+    detail::notify_list list_;
+};
+
+} // namespace weft::sync

@@ -1,0 +1,145 @@
+// weft::io::file and the whole-file helpers on both backends (io_uring ring ops; epoll: page-cache
+// reads inline, the rest on the blocking pool).
+
+#include "io_test_support.hpp"
+
+#include <string>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using weft::io::file;
+using namespace weft::io::testing;
+
+namespace {
+
+std::string temp_path(const char* tag) {
+    return "/tmp/weft-io-file-test-" + std::to_string(::getpid()) + "-" + tag;
+}
+
+constexpr std::size_t block = 4096;
+
+struct unlink_on_exit {
+    std::string path;
+    ~unlink_on_exit() { ::unlink(path.c_str()); }
+};
+
+} // namespace
+
+TEST_CASE("a file is written, synced, read back and sized", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    const std::string path = temp_path("rw");
+    unlink_on_exit cleanup{path};
+    constexpr std::size_t total = 3u << 20;
+    bool content_ok = false;
+    std::uint64_t size = 0;
+    std::size_t past_end = 1;
+    std::size_t straddling = 0;
+    run([&]() -> weft::task<> {
+        auto f = co_await file::open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        REQUIRE(f);
+        std::vector<std::byte> data(total);
+        fill_pattern(data, 11, 0);
+        auto w = co_await f->write_all_at(data, 0);
+        REQUIRE(w);
+        auto s = co_await f->fsync();
+        REQUIRE(s);
+        auto ds = co_await f->fdatasync();
+        REQUIRE(ds);
+        size = f->size().value();
+        std::vector<std::byte> back(total);
+        std::size_t got = 0;
+        while (got < total) {
+            auto n = co_await f->read_at({back.data() + got, total - got}, got);
+            REQUIRE(n);
+            REQUIRE(*n > 0);
+            got += *n;
+        }
+        content_ok = check_pattern(back, 11, 0);
+        std::array<std::byte, 16> tail{};
+        past_end = (co_await f->read_at(tail, total + 100)).value();
+        straddling = (co_await f->read_at(tail, total - 5)).value();
+    });
+    CHECK(size == total);
+    CHECK(content_ok);
+    CHECK(past_end == 0);
+    CHECK(straddling == 5);
+}
+
+TEST_CASE("write_at writes at offsets, leaving a hole of zeros", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    const std::string path = temp_path("offsets");
+    unlink_on_exit cleanup{path};
+    std::string contents;
+    run([&]() -> weft::task<> {
+        auto f = co_await file::open(path, O_RDWR | O_CREAT | O_TRUNC);
+        REQUIRE(f);
+        auto w1 = co_await f->write_at(bytes_of("abc"), 0);
+        REQUIRE(w1);
+        auto w2 = co_await f->write_at(bytes_of("xyz"), 5);
+        REQUIRE(w2);
+        f->close();
+        contents = (co_await weft::io::read_file_string(path)).value();
+    });
+    CHECK(contents == std::string("abc\0\0xyz", 8));
+}
+
+TEST_CASE("whole-file helpers round-trip, and missing files are reported", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    const std::string path = temp_path("whole");
+    unlink_on_exit cleanup{path};
+    std::vector<std::byte> back;
+    std::string text;
+    std::error_code missing;
+    std::error_code closed_ec;
+    run([&]() -> weft::task<> {
+        std::vector<std::byte> data(100000);
+        fill_pattern(data, 3, 0);
+        auto w = co_await weft::io::write_file(path, data);
+        REQUIRE(w);
+        back = (co_await weft::io::read_file(path)).value();
+        auto w2 = co_await weft::io::write_file(path, std::string_view("short now"));
+        REQUIRE(w2);
+        text = (co_await weft::io::read_file_string(path)).value();
+        missing = (co_await weft::io::read_file(path + ".nope")).error();
+        auto f = (co_await file::open(path)).value();
+        f.close();
+        std::array<std::byte, 4> b{};
+        closed_ec = (co_await f.read_at(b, 0)).error();
+    });
+    CHECK(back.size() == 100000);
+    CHECK(check_pattern(back, 3, 0));
+    CHECK(text == "short now");
+    CHECK(missing == std::errc::no_such_file_or_directory);
+    CHECK(closed_ec == std::errc::bad_file_descriptor);
+}
+
+TEST_CASE("many concurrent file reads at different offsets", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    const std::string path = temp_path("concurrent");
+    unlink_on_exit cleanup{path};
+    std::atomic<int> good{0};
+    constexpr int readers = 64;
+    run(
+        [&]() -> weft::task<> {
+            std::vector<std::byte> data(block * readers);
+            fill_pattern(data, 5, 0);
+            auto w = co_await weft::io::write_file(path, data);
+            REQUIRE(w);
+            auto f = (co_await file::open(path)).value();
+            weft::scope s;
+            for (int i = 0; i < readers; ++i) {
+                s.spawn([](file& fl, int idx, std::atomic<int>& ok) -> weft::task<> {
+                    std::vector<std::byte> b(block);
+                    auto off = static_cast<std::uint64_t>(idx) * block;
+                    auto n = co_await fl.read_at(b, off);
+                    if (n && *n == block && check_pattern(b, 5, off)) {
+                        ++ok;
+                    }
+                }(f, i, good));
+            }
+            co_await s.join();
+        },
+        4);
+    CHECK(good == readers);
+}

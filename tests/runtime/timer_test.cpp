@@ -1,0 +1,279 @@
+// weft::sleep_for / sleep_until: accuracy (never early), and cancellation of a sleeping task from
+// the same worker, another worker and a plain thread, including races with the timer firing.
+#include <weft/runtime.hpp>
+
+#include "weft_test.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using weft::join_handle;
+using weft::task;
+using weft::testing::ms_since;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+template <class T>
+task<T> join(join_handle<T> h) {
+    co_return co_await h;
+}
+
+/// What a sleeping task saw.
+struct sleep_report {
+    bool ok = false;
+    std::error_code error;
+    double ms = 0;
+};
+
+task<sleep_report> sleep_and_report(std::chrono::nanoseconds d) {
+    auto t0 = steady::now();
+    weft::result<void> r = co_await weft::sleep_for(d);
+    co_return sleep_report{r.has_value(), r.error(), ms_since(t0)};
+}
+
+task<sleep_report> nested_sleep(std::chrono::nanoseconds d) {
+    co_return co_await sleep_and_report(d); // inline: shares the spawned task's cancellation
+}
+
+task<sleep_report> sleep_signalled(std::atomic<bool>& started, std::chrono::nanoseconds d) {
+    started.store(true, std::memory_order_release);
+    co_return co_await sleep_and_report(d);
+}
+
+/// Sleeps `d` and counts an early wake-up.
+task<> sleep_and_check(std::chrono::nanoseconds d, std::atomic<int>& early) {
+    auto t0 = steady::now();
+    co_await weft::sleep_for(d);
+    if (steady::now() - t0 < d) {
+        early.fetch_add(1);
+    }
+}
+
+task<int> count_canceled_sleeps(int n) {
+    int canceled = 0;
+    for (int i = 0; i < n; ++i) {
+        auto r = co_await weft::sleep_for(1h);
+        if (r.error() == std::errc::operation_canceled) {
+            ++canceled;
+        }
+    }
+    co_return canceled;
+}
+
+/// A task for the cancellation races: a few short sleeps and yields, then a value.
+task<int> short_sleeper(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    int steps = static_cast<int>(rng() % 4);
+    for (int i = 0; i < steps; ++i) {
+        if (rng() % 3 == 0) {
+            co_await weft::yield_now();
+        } else {
+            co_await weft::sleep_for(std::chrono::microseconds(rng() % 200));
+        }
+    }
+    co_return 1;
+}
+
+/// Cancels `*victim` after a random short delay, from whichever worker runs it.
+task<> cancel_later(join_handle<int>* victim, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    if (rng() % 2 == 0) {
+        co_await weft::sleep_for(std::chrono::microseconds(rng() % 200));
+    } else {
+        for (auto n = rng() % 8; n > 0; --n) {
+            co_await weft::yield_now();
+        }
+    }
+    victim->cancel();
+}
+
+/// One round of cancellation races on `rt`: cancels from a plain thread at random moments and
+/// from other tasks; every join must return.
+void cancel_races(weft::runtime& rt, std::uint64_t seed, int tasks) {
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < tasks; ++i) {
+        // From this (plain) thread: the task may not have started, may sleep, or may be done.
+        auto h = rt.spawn(short_sleeper(rng()));
+        for (auto spin = rng() % 2000; spin > 0; --spin) {
+            if (spin % 256 == 0) {
+                std::this_thread::yield();
+            }
+        }
+        h.cancel();
+        if (rng() % 2 == 0) {
+            h.cancel(); // twice
+        }
+        CHECK(rt.block_on(join(std::move(h))) == 1);
+    }
+    // From other tasks, possibly on other workers, while the victims sleep or finish.
+    int got = rt.block_on([](std::uint64_t s, int n) -> task<int> {
+        std::mt19937_64 r(s);
+        int sum = 0;
+        for (int i = 0; i < n; ++i) {
+            auto victim = weft::spawn(short_sleeper(r()));
+            auto canceller = weft::spawn(cancel_later(&victim, r()));
+            co_await canceller; // the victim's handle stays with us; cancel only races the task
+            sum += co_await victim;
+        }
+        co_return sum;
+    }(rng(), tasks));
+    CHECK(got == tasks);
+}
+
+} // namespace
+
+TEST_CASE("sleep_for never wakes early", "[runtime][timer]") {
+    weft::runtime rt(weft::runtime_options{.workers = 2});
+    for (auto d :
+         {0ns,
+          1ns,
+          std::chrono::nanoseconds(1us),
+          std::chrono::nanoseconds(100us),
+          std::chrono::nanoseconds(1ms),
+          std::chrono::nanoseconds(5ms),
+          std::chrono::nanoseconds(20ms)}) {
+        auto t0 = steady::now();
+        sleep_report r = rt.block_on(sleep_and_report(d));
+        auto elapsed = steady::now() - t0;
+        INFO("slept for " << d.count() << " ns, took " << r.ms << " ms");
+        CHECK(r.ok);
+        CHECK(elapsed >= d);
+    }
+}
+
+TEST_CASE("many concurrent sleeps never wake early", "[runtime][timer]") {
+    std::atomic<int> early{0};
+    weft::run(
+        [&]() -> task<> {
+            std::mt19937 rng(42);
+            std::vector<join_handle<>> hs;
+            for (int i = 0; i < 500; ++i) {
+                hs.push_back(
+                    weft::spawn(sleep_and_check(std::chrono::microseconds(rng() % 20'000), early)));
+            }
+            for (auto& h : hs) {
+                co_await h;
+            }
+        },
+        weft::runtime_options{.workers = 4});
+    CHECK(early.load() == 0);
+}
+
+TEST_CASE("sleep_until a deadline in the past completes at once with success", "[runtime][timer]") {
+    auto r = weft::run(
+        []() -> task<bool> {
+            weft::result<void> a = co_await weft::sleep_until(weft::clock::now() - 1s);
+            weft::result<void> b = co_await weft::sleep_until(weft::clock::now());
+            weft::result<void> c = co_await weft::sleep_for(-5ms);
+            co_return a&& b&& c;
+        },
+        weft::runtime_options{.workers = 1});
+    CHECK(r);
+}
+
+TEST_CASE("sleep_until wakes at or after its deadline", "[runtime][timer]") {
+    auto late = weft::run(
+        []() -> task<bool> {
+            auto deadline = weft::clock::now() + 3ms;
+            co_await weft::sleep_until(deadline);
+            co_return weft::clock::now() >= deadline;
+        },
+        weft::runtime_options{.workers = 1});
+    CHECK(late);
+}
+
+TEST_CASE("expired sleeps are counted in the metrics", "[runtime][timer]") {
+    weft::runtime rt(weft::runtime_options{.workers = 1});
+    for (int i = 0; i < 3; ++i) {
+        rt.block_on(sleep_and_report(100us));
+    }
+    CHECK(rt.metrics().total().timers_fired >= 3);
+}
+
+TEST_CASE(
+    "cancelling a task while it sleeps ends the sleep with operation_canceled",
+    "[runtime][timer]") {
+    SECTION("from a task on the same worker") {
+        auto r = weft::run(
+            []() -> task<sleep_report> {
+                std::atomic<bool> started{false};
+                auto h = weft::spawn(sleep_signalled(started, 1h));
+                co_await weft::testing::yield_until(
+                    [&] { return started.load(std::memory_order_acquire); });
+                co_await weft::yield_now(); // let it reach the sleep
+                h.cancel();
+                co_return co_await h;
+            },
+            weft::runtime_options{.workers = 1});
+        CHECK_FALSE(r.ok);
+        CHECK(r.error == std::errc::operation_canceled);
+        CHECK(r.ms < 10'000.0);
+    }
+    SECTION("from a plain thread") {
+        weft::runtime rt(weft::runtime_options{.workers = 2});
+        std::atomic<bool> started{false};
+        auto h = rt.spawn(sleep_signalled(started, 1h));
+        REQUIRE(weft::testing::wait_until([&] { return started.load(std::memory_order_acquire); }));
+        h.cancel();
+        sleep_report r = rt.block_on(join(std::move(h)));
+        CHECK_FALSE(r.ok);
+        CHECK(r.error == std::errc::operation_canceled);
+        CHECK(r.ms < 10'000.0);
+    }
+    SECTION("when the sleep is awaited inline deep inside the task") {
+        weft::runtime rt(weft::runtime_options{.workers = 2});
+        auto h = rt.spawn(nested_sleep(1h));
+        h.cancel();
+        sleep_report r = rt.block_on(join(std::move(h)));
+        CHECK(r.error == std::errc::operation_canceled);
+    }
+}
+
+TEST_CASE(
+    "a task cancelled before it runs finds every sleep cut short with operation_canceled",
+    "[runtime][timer]") {
+    int canceled = weft::run(
+        []() -> task<int> {
+            auto h = weft::spawn(count_canceled_sleeps(3)); // one worker: it has not run yet
+            h.cancel();
+            co_return co_await h;
+        },
+        weft::runtime_options{.workers = 1});
+    CHECK(canceled == 3);
+}
+
+TEST_CASE("cancelling a task races its timer firing without a hang", "[runtime][timer]") {
+    weft::runtime rt(weft::runtime_options{.workers = 2});
+    cancel_races(rt, 7, 200);
+}
+
+TEST_CASE("stress: cancel races with sleeping and finishing tasks", "[.][stress][runtime][timer]") {
+    const int iters = weft::testing::stress_iters(200);
+    for (int i = 0; i < iters; ++i) {
+        std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
+        INFO("iteration " << i << ", " << workers << " workers");
+        // The deadlock detector is off: what this test checks is that no race ever hangs a join
+        // (a hang runs into the CTest timeout). KNOWN RUNTIME BUG (reported): with the detector
+        // on, scheduler::check_deadlock() now and then declares a deadlock here that is none
+        // (seen once under TSan at 8 workers, on a loaded machine). It checks "every worker
+        // asleep" once, then reads the per-worker counters while a worker that a cancellation
+        // woke directly (post_cancelled_timer -> unpark, still listed as a sleeper) drains its
+        // inbox and runs the victim to its end: it can count the joiner as blocked and then the
+        // victim as finished, and find live == blocked.
+        weft::runtime_options opts{.workers = workers};
+        opts.detect_deadlock = false;
+        weft::runtime rt(std::move(opts));
+        cancel_races(rt, static_cast<std::uint64_t>(i), 50);
+    }
+}

@@ -1,0 +1,91 @@
+// weft::yield_now: a yielding task lets the other queued tasks run before it continues.
+#include <weft/runtime.hpp>
+
+#include "weft_test.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
+using weft::join_handle;
+using weft::task;
+
+namespace {
+
+/// Appends `id` to `log` `n` times, yielding after each. One worker: no lock needed.
+task<> take_turns(std::string& log, char id, int n) {
+    for (int i = 0; i < n; ++i) {
+        log.push_back(id);
+        co_await weft::yield_now();
+    }
+}
+
+task<> wait_for_flag(std::atomic<bool>& flag, std::atomic<bool>& ok) {
+    ok = co_await weft::testing::yield_until([&] { return flag.load(std::memory_order_acquire); });
+}
+
+task<> set_true(std::atomic<bool>& flag) {
+    flag.store(true, std::memory_order_release);
+    co_return;
+}
+
+/// Longest run of one character in `s`.
+std::size_t longest_run(const std::string& s) {
+    std::size_t best = 0, run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        run = (i > 0 && s[i] == s[i - 1]) ? run + 1 : 1;
+        best = std::max(best, run);
+    }
+    return best;
+}
+
+} // namespace
+
+TEST_CASE("two tasks that yield on one worker alternate", "[runtime][yield]") {
+    constexpr int turns = 500;
+    std::string log = weft::run(
+        []() -> task<std::string> {
+            std::string l;
+            auto a = weft::spawn(take_turns(l, 'a', turns));
+            auto b = weft::spawn(take_turns(l, 'b', turns));
+            co_await a;
+            co_await b;
+            co_return l;
+        },
+        weft::runtime_options{.workers = 1});
+    REQUIRE(log.size() == 2 * turns);
+    INFO(log);
+    CHECK(longest_run(log) == 1);
+}
+
+TEST_CASE("yield_now lets a task queued behind the yielder run", "[runtime][yield]") {
+    // One worker: the waiter can only see the flag if yielding lets the setter run.
+    std::atomic<bool> flag{false}, ok{false};
+    weft::run(
+        [&]() -> task<> {
+            auto w = weft::spawn(wait_for_flag(flag, ok));
+            auto s = weft::spawn(set_true(flag));
+            co_await w;
+            co_await s;
+        },
+        weft::runtime_options{.workers = 1});
+    CHECK(ok.load());
+}
+
+TEST_CASE("yield_now resumes the task on a worker of the same runtime", "[runtime][yield]") {
+    weft::runtime rt(weft::runtime_options{.workers = 3});
+    bool ok = rt.block_on([]() -> task<bool> {
+        for (int i = 0; i < 100; ++i) {
+            co_await weft::yield_now();
+            if (weft::current_workers() != 3) {
+                co_return false;
+            }
+        }
+        co_return true;
+    }());
+    CHECK(ok);
+    CHECK(rt.metrics().total().yields >= 100);
+}

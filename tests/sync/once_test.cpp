@@ -1,0 +1,104 @@
+// weft::sync::once: runs once under concurrency, callables returning void or a task, a throwing
+// call lets the next caller run, a cancelled waiter, happens-before.
+#include <weft/runtime.hpp>
+#include <weft/sync.hpp>
+
+#include "sync_test.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+using weft::join_handle;
+using weft::result;
+using weft::task;
+using weft::sync::once;
+using weft::testing::run_on;
+using namespace std::chrono_literals;
+
+namespace {
+
+task<int> init_value(int* v) {
+    co_await weft::sleep_for(2ms);
+    *v = 42; // plain write: seen by every caller after call() returns
+    co_return 0;
+}
+
+task<int> caller(once* o, int* value, std::atomic<int>* runs) {
+    auto r = co_await o->call([value, runs]() -> task<> {
+        runs->fetch_add(1);
+        co_await init_value(value);
+    });
+    co_return r&&* value == 42 ? 0 : 1;
+}
+
+} // namespace
+
+TEST_CASE("call runs its function exactly once, however many tasks call it", "[sync][once]") {
+    run_on(2, []() -> task<> {
+        once o;
+        int value = 0;
+        std::atomic<int> runs{0};
+        std::vector<join_handle<int>> hs;
+        for (int i = 0; i < 50; ++i) {
+            hs.push_back(weft::spawn(caller(&o, &value, &runs)));
+        }
+        int bad = 0;
+        for (auto& h : hs) {
+            bad += co_await h;
+        }
+        CHECK(bad == 0);
+        CHECK(runs.load() == 1);
+        CHECK(o.is_done());
+        auto again = co_await o.call([] { FAIL("must not run again"); });
+        CHECK(again.has_value());
+    });
+}
+
+TEST_CASE("a call that throws does not count: the next caller runs its function", "[sync][once]") {
+    run_on(1, []() -> task<> {
+        once o;
+        bool threw = false;
+        try {
+            auto r = co_await o.call([] { throw std::runtime_error("first attempt fails"); });
+            (void)r;
+        } catch (const std::runtime_error&) {
+            threw = true;
+        }
+        CHECK(threw);
+        CHECK_FALSE(o.is_done());
+        int ran = 0;
+        auto r = co_await o.call([&ran] { ++ran; });
+        CHECK(r.has_value());
+        CHECK(ran == 1);
+        CHECK(o.is_done());
+    });
+}
+
+TEST_CASE(
+    "a waiter cancelled while another runs the function gets the error; the run completes",
+    "[sync][once]") {
+    run_on(2, []() -> task<> {
+        once o;
+        int value = 0;
+        std::atomic<int> runs{0};
+        auto first = weft::spawn(caller(&o, &value, &runs));
+        co_await weft::sleep_for(500us);
+        auto second = weft::spawn([](once* ob) -> task<std::error_code> {
+            auto r = co_await ob->call([] {});
+            co_return r ? std::error_code{} : r.error();
+        }(&o));
+        co_await weft::sleep_for(200us);
+        second.cancel();
+        const std::error_code ec = co_await second;
+        const int f = co_await first;
+        CHECK(f == 0);
+        CHECK(
+            (ec == std::errc::operation_canceled || !ec)); // cancelled, unless it already saw done
+        CHECK(runs.load() == 1);
+    });
+}

@@ -1,0 +1,180 @@
+// weft::sync::shared_mutex: readers share, a writer excludes everyone, a waiting writer holds back
+// later readers (no writer starvation), cancellation, misuse.
+#include <weft/runtime.hpp>
+#include <weft/sync.hpp>
+
+#include "sync_test.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <system_error>
+#include <vector>
+
+using weft::join_handle;
+using weft::task;
+using weft::sync::shared_mutex;
+using weft::testing::run_on;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct rw_state {
+    shared_mutex rw;
+    std::atomic<int> readers{0};
+    std::atomic<int> writers{0};
+    std::atomic<int> max_readers{0};
+    std::atomic<bool> overlap{false};
+    std::int64_t value = 0; // written under the write lock, read under read locks
+};
+
+task<int> reader(rw_state* s, int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+        auto g = co_await s->rw.lock_shared();
+        if (!g) {
+            co_return -1;
+        }
+        const int n = s->readers.fetch_add(1) + 1;
+        int m = s->max_readers.load();
+        while (n > m && !s->max_readers.compare_exchange_weak(m, n)) {
+        }
+        if (s->writers.load() != 0) {
+            s->overlap.store(true);
+        }
+        volatile std::int64_t v = s->value;
+        (void)v;
+        co_await weft::yield_now();
+        s->readers.fetch_sub(1);
+    }
+    co_return 0;
+}
+
+task<int> writer(rw_state* s, int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+        auto g = co_await s->rw.lock();
+        if (!g) {
+            co_return -1;
+        }
+        if (s->writers.fetch_add(1) != 0 || s->readers.load() != 0) {
+            s->overlap.store(true);
+        }
+        ++s->value;
+        co_await weft::yield_now();
+        s->writers.fetch_sub(1);
+    }
+    co_return 0;
+}
+
+} // namespace
+
+TEST_CASE("readers share the lock, writers have it alone", "[sync][shared_mutex]") {
+    rw_state s;
+    run_on(2, [&]() -> task<> {
+        std::vector<join_handle<int>> hs;
+        for (int i = 0; i < 16; ++i) {
+            hs.push_back(weft::spawn(reader(&s, 100)));
+        }
+        for (int i = 0; i < 4; ++i) {
+            hs.push_back(weft::spawn(writer(&s, 50)));
+        }
+        for (auto& h : hs) {
+            const int r = co_await h;
+            CHECK(r == 0);
+        }
+    });
+    CHECK_FALSE(s.overlap.load());
+    CHECK(s.value == 200);
+    CHECK(s.max_readers.load() > 1);
+}
+
+TEST_CASE("a waiting writer holds back readers that come after it", "[sync][shared_mutex]") {
+    run_on(1, []() -> task<> {
+        shared_mutex rw;
+        auto r1 = co_await rw.lock_shared();
+        REQUIRE(r1);
+        std::atomic<bool> wrote{false};
+        auto w = weft::spawn([](shared_mutex* m, std::atomic<bool>* f) -> task<int> {
+            auto g = co_await m->lock();
+            f->store(true);
+            co_return g ? 0 : 1;
+        }(&rw, &wrote));
+        co_await weft::yield_now();
+        co_await weft::yield_now();
+        CHECK_FALSE(rw.try_lock_shared()); // a writer waits: new readers queue behind it
+        r1->unlock();
+        const int wr = co_await w;
+        CHECK(wr == 0);
+        CHECK(wrote.load());
+        CHECK(rw.try_lock_shared());
+        rw.unlock_shared();
+    });
+}
+
+TEST_CASE("cancelling a waiting writer lets the readers behind it in", "[sync][shared_mutex]") {
+    run_on(1, []() -> task<> {
+        shared_mutex rw;
+        auto r1 = co_await rw.lock_shared();
+        REQUIRE(r1);
+        auto w = weft::spawn([](shared_mutex* m) -> task<std::error_code> {
+            auto g = co_await m->lock();
+            co_return g ? std::error_code{} : g.error();
+        }(&rw));
+        co_await weft::yield_now();
+        auto r2 = weft::spawn([](shared_mutex* m) -> task<int> {
+            auto g = co_await m->lock_shared();
+            co_return g ? 0 : 1;
+        }(&rw));
+        co_await weft::yield_now();
+        w.cancel();
+        const std::error_code ec = co_await w;
+        CHECK(ec == std::errc::operation_canceled);
+        const int rr = co_await r2; // no longer behind a writer: shares with r1
+        CHECK(rr == 0);
+    });
+}
+
+TEST_CASE(
+    "misuse: unlock without the write lock aborts with a message", "[sync][shared_mutex][death]") {
+    auto out = weft::testing::run_in_child([] {
+        shared_mutex rw;
+        rw.unlock();
+    });
+    CHECK(out.died());
+    CHECK(out.err.find("unlock() without the write lock held") != std::string::npos);
+}
+
+TEST_CASE(
+    "misuse: unlock_shared without a read lock aborts with a message",
+    "[sync][shared_mutex][death]") {
+    auto out = weft::testing::run_in_child([] {
+        shared_mutex rw;
+        rw.unlock_shared();
+    });
+    CHECK(out.died());
+    CHECK(out.err.find("unlock_shared() without a read lock held") != std::string::npos);
+}
+
+TEST_CASE("stress: readers and writers with cancellations", "[.][stress][sync][shared_mutex]") {
+    const int iters = weft::testing::stress_iters(20);
+    for (int it = 0; it < iters; ++it) {
+        rw_state s;
+        run_on(2, [&]() -> task<> {
+            std::vector<join_handle<int>> hs;
+            for (int i = 0; i < 12; ++i) {
+                hs.push_back(weft::spawn(i % 3 == 0 ? writer(&s, 30) : reader(&s, 30)));
+            }
+            for (std::size_t i = 0; i < hs.size(); i += 4) {
+                co_await weft::sleep_for(20us);
+                hs[i].cancel();
+            }
+            for (auto& h : hs) {
+                co_await h;
+            }
+            CHECK(s.rw.try_lock());
+            s.rw.unlock();
+        });
+        CHECK_FALSE(s.overlap.load());
+    }
+}
