@@ -51,6 +51,7 @@ public:
     // --- owner-thread operations ---
     void push_local(std::coroutine_handle<> h, bool spawned);
     void push_yielded(std::coroutine_handle<> h);
+    void push_wakeup(std::coroutine_handle<> h); // FIFO: behind what is queued
     void register_timer(timer_node* n);
     bool try_cancel_local_timer(timer_node* n) noexcept; // owner: unlink a node that is in the heap
 
@@ -73,7 +74,7 @@ public:
     unsigned index() const noexcept { return index_; }
     worker_counters& counters() noexcept { return counters_; }
     std::size_t queue_depth() const noexcept {
-        return deque_.size() + yielded_size_.load(std::memory_order_relaxed);
+        return deque_.size() + fifo_size_.load(std::memory_order_relaxed);
     }
 
     int budget_ = 0; // owner only: cooperative budget of the running task
@@ -85,6 +86,7 @@ private:
     void poll_io() noexcept;
     std::coroutine_handle<> next_local();
     [[gnu::noinline]] std::coroutine_handle<> next_local_slow();
+    std::coroutine_handle<> take_fifo(); // with an empty deque: FIFO list under the deque
     std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
     std::coroutine_handle<> steal_from_others();
     std::coroutine_handle<> pull_global();
@@ -98,8 +100,8 @@ private:
     scheduler& sched_;
     const unsigned index_;
     chase_lev_deque deque_;
-    std::vector<std::coroutine_handle<>> yielded_; // owner only: yield_now'ed tasks, FIFO
-    std::atomic<std::size_t> yielded_size_{0};     // yielded_.size() for other threads' checks
+    std::vector<std::coroutine_handle<>> fifo_; // owner only: yielded and woken tasks, FIFO
+    std::atomic<std::size_t> fifo_size_{0};     // fifo_.size() for other threads' checks
     timer_heap timers_;                            // owner only
     std::atomic<timer_node*> inbox_{nullptr};      // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
