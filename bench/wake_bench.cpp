@@ -165,10 +165,14 @@ void run(mode m, long rounds) {
     std::thread ta([&] { player(a, b, m, rounds, true); });
     ta.join();
     tb.join();
-    double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%-16s  wake latency %7.0f ns   waker's call %6.0f ns   (%ld round trips)\n",
-                name(m), ns / (2.0 * static_cast<double>(rounds)),
-                (a.wake_call_ns + b.wake_call_ns) / (2.0 * static_cast<double>(rounds)), rounds);
+    double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    std::printf(
+        "%-16s  wake latency %7.0f ns   waker's call %6.0f ns   (%ld round trips)\n",
+        name(m),
+        ns / (2.0 * static_cast<double>(rounds)),
+        (a.wake_call_ns + b.wake_call_ns) / (2.0 * static_cast<double>(rounds)),
+        rounds);
     io_uring_queue_exit(&a.ring);
     io_uring_queue_exit(&b.ring);
     ::close(a.efd);

@@ -54,6 +54,19 @@ asan_build_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEB
 
 log() { printf '\n=== %s\n' "$*"; }
 
+# cpu_now: sets $cpu to the CPU seconds (user + system) used so far by this script's finished
+# children. Wall time on a shared machine says little; CPU time says what CI's two cores must do.
+# (`times` has to run in this shell: in a pipeline or $(...) it would see a fresh subshell.)
+times_file=$(mktemp "${TMPDIR:-/tmp}/weft-times.XXXXXX")
+trap 'rm -f "$times_file"' EXIT
+cpu=0
+cpu_now() {
+  times >"$times_file"
+  cpu=$(awk 'NR == 2 {
+    split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' \
+    "$times_file")
+}
+
 # count_ctest <log>: adds the "N tests failed out of M" figures of a CTest log to the totals.
 count_ctest() {
   local line failed out_of
@@ -79,7 +92,9 @@ run_flavor() {
   local name=$1 iters=$2
   shift 2
   local dir="build/test-$name"
-  local start=$SECONDS
+  local start=$SECONDS cpu_start
+  cpu_now
+  cpu_start=$cpu
   local examples=OFF
   [[ $name == opt && -f examples/CMakeLists.txt ]] && examples=ON
 
@@ -110,7 +125,8 @@ run_flavor() {
     failures+=("$name: tests (see $dir/ctest.log)")
     grep -q '% tests passed' "$dir/ctest.log" || total_failed=$((total_failed + 1))
   fi
-  timings+=("$name: $((SECONDS - start)) s (build ${build_s} s, tests $((SECONDS - test_start)) s)")
+  cpu_now
+  timings+=("$name: $((SECONDS - start)) s (build ${build_s} s, tests $((SECONDS - test_start)) s; CPU $((cpu - cpu_start)) s)")
 }
 
 # install_check: cmake --install the opt build into a temporary prefix, then configure, build and
@@ -169,7 +185,8 @@ done
 
 log "summary"
 for t in "${timings[@]}"; do echo "  $t"; done
-echo "  total: $((SECONDS - overall)) s"
+cpu_now
+echo "  total: $((SECONDS - overall)) s (CPU $cpu s)"
 # Known runtime bugs the suite marks (expected failures that keep it green): CTest entries labelled
 # known-bug, and Catch2 test cases tagged [known-bug].
 known=$(

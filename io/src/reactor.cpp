@@ -492,6 +492,12 @@ bool op_start(op& o, std::coroutine_handle<> h, weft::detail::cancel_state* c) n
             o.res = -EBADF;
             return false;
         }
+        // One send in flight per stream (liburing #1001: two could reorder their bytes).
+        WEFT_ASSERT(
+            !(st->kind == fd_kind::stream && o.side == op_side::write &&
+              st->ops[static_cast<unsigned>(op_side::write)] != nullptr),
+            "weft::io: two tasks write one stream at once (one writer at a time; see "
+            "tcp_stream.hpp, thread-safety)");
         link_op(st, o);
         st->lock.unlock();
     }

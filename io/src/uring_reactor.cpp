@@ -169,7 +169,8 @@ private:
     /// Work this reactor still owes its tasks: ops in flight, resumptions deferred to the inbox
     /// drain, cancel requests not yet drained. Owner thread.
     bool busy() const noexcept {
-        return pending() != 0 || deferred_ != 0 || inbox_.load(std::memory_order_relaxed) != nullptr;
+        return pending() != 0 || deferred_ != 0 ||
+               inbox_.load(std::memory_order_relaxed) != nullptr;
     }
     void count_pending(std::ptrdiff_t d) noexcept {
         // Owner-only writer; the deadlock detector reads it from other threads.
@@ -181,9 +182,9 @@ private:
     io_uring ring_{};
     bool ring_ok_ = false;
     int efd_ = -1;
-    std::uint64_t wake_tag_ = 0; // its address tags the eventfd poll's CQEs
-    bool wake_armed_ = false;    // owner: the multishot poll on efd_ is in flight
-    bool swept_ = false;         // owner: the stopping sweep was queued
+    std::uint64_t wake_tag_ = 0;           // its address tags the eventfd poll's CQEs
+    bool wake_armed_ = false;              // owner: the multishot poll on efd_ is in flight
+    bool swept_ = false;                   // owner: the stopping sweep was queued
     std::atomic<int> park_state_{running}; // park word: owner and any unparker
     std::atomic<op*> inbox_{nullptr};      // cancel requests: any thread pushes, owner drains
     std::atomic<std::size_t> pending_{0};  // ops in flight (owner writes)

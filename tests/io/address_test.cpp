@@ -32,8 +32,16 @@ TEST_CASE("numeric host:port strings parse and print back", "[io][address]") {
 
 TEST_CASE("malformed addresses are invalid_argument", "[io][address]") {
     WEFT_IO_TEST_PROLOGUE();
-    for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80",
-                            "[::1]80", "example.com:80", "1.2.3.4:-1", "[::1]:x"}) {
+    for (const char* bad :
+         {"",
+          "127.0.0.1",
+          "127.0.0.1:",
+          "127.0.0.1:65536",
+          "::1:80",
+          "[::1]80",
+          "example.com:80",
+          "1.2.3.4:-1",
+          "[::1]:x"}) {
         INFO(bad);
         auto r = address::parse(bad);
         REQUIRE(!r);

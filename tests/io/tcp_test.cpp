@@ -715,8 +715,7 @@ TEST_CASE("accept backs off on EMFILE and keeps serving open connections", "[io]
             int r = ::connect(c.native_handle(), a.data(), a.size());
             connects_ok = connects_ok && (r == 0 || errno == EINPROGRESS);
         }
-        reached_room =
-            co_await weft::testing::yield_until([&] { return accepted.load() >= room; });
+        reached_room = co_await weft::testing::yield_until([&] { return accepted.load() >= room; });
         co_await weft::sleep_for(100ms);
         accepted_under_limit = accepted.load();
         // The accepted ones are served while accept() is starved.

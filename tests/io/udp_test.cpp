@@ -2,10 +2,9 @@
 
 #include "io_test_support.hpp"
 
-#include <weft_test.hpp>
-
 #include <array>
 #include <string>
+#include <weft_test.hpp>
 
 using namespace std::chrono_literals;
 using weft::io::address;

@@ -532,17 +532,19 @@ task<int> mpmc_consumer(receiver<std::int64_t> rx, weft::testing::ledger* seen, 
     }
 }
 
-/// Cancels each handle of `victims` after a random short delay.
-task<int> canceller(std::vector<join_handle<int>*> victims, std::uint64_t seed) {
+/// Cancels each handle of `victims` after a random short delay (below `max_us`).
+task<int>
+canceller(std::vector<join_handle<int>*> victims, std::uint64_t seed, std::uint64_t max_us) {
     for (auto* h : victims) {
         seed = weft::testing::splitmix64(seed);
-        co_await weft::sleep_for(std::chrono::microseconds(seed % 3000));
+        co_await weft::sleep_for(std::chrono::microseconds(seed % max_us));
         h->cancel();
     }
     co_return 0;
 }
 
-void run_mpmc(std::size_t cap, std::int64_t items, std::uint64_t seed) {
+void run_mpmc(
+    std::size_t cap, std::int64_t items, std::uint64_t seed, std::uint64_t max_us = 3000) {
     weft::testing::ledger seen(static_cast<std::size_t>(items));
     weft::testing::ledger unsent(static_cast<std::size_t>(items));
     mpmc_report rep;
@@ -566,7 +568,7 @@ void run_mpmc(std::size_t cap, std::int64_t items, std::uint64_t seed) {
             victims.push_back(&prods[static_cast<std::size_t>(i)]);
             victims.push_back(&cons[static_cast<std::size_t>(i)]);
         }
-        auto killer = weft::spawn(canceller(victims, seed));
+        auto killer = weft::spawn(canceller(victims, seed, max_us));
         co_await killer;
         for (auto& h : prods) {
             co_await h;
@@ -607,7 +609,10 @@ TEST_CASE("stress: mpmc with random cancellations, many seeds", "[.][stress][syn
     for (int i = 0; i < iters; ++i) {
         for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{7}, SIZE_MAX}) {
             run_mpmc(
-                cap, 20'000, weft::testing::splitmix64(static_cast<std::uint64_t>(i) * 31 + cap));
+                cap,
+                10'000,
+                weft::testing::splitmix64(static_cast<std::uint64_t>(i) * 31 + cap),
+                500);
         }
     }
 }
@@ -686,7 +691,7 @@ TEST_CASE(
     "stress: a value handed to a receiver that is cancelled at that moment is received exactly "
     "once",
     "[.][stress][sync][channel]") {
-    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int rounds = weft::testing::stress_iters(200) * 5;
     int first_got = 0;
     int backup_got = 0;
     int lost = 0;

@@ -368,7 +368,8 @@ task<int> select_producer(
     co_return 0;
 }
 
-void run_select_stress(std::size_t cap, std::int64_t items, std::uint64_t seed) {
+void run_select_stress(
+    std::size_t cap, std::int64_t items, std::uint64_t seed, std::uint64_t max_us = 2000) {
     weft::testing::ledger seen(static_cast<std::size_t>(items));
     weft::testing::ledger unsent(static_cast<std::size_t>(items));
     run_on(2, [&]() -> task<> {
@@ -386,10 +387,10 @@ void run_select_stress(std::size_t cap, std::int64_t items, std::uint64_t seed) 
         // Cancel one producer and one consumer at random moments.
         std::uint64_t s = seed;
         s = weft::testing::splitmix64(s);
-        co_await weft::sleep_for(std::chrono::microseconds(s % 2000));
+        co_await weft::sleep_for(std::chrono::microseconds(s % max_us));
         prods[3].cancel();
         s = weft::testing::splitmix64(s);
-        co_await weft::sleep_for(std::chrono::microseconds(s % 2000));
+        co_await weft::sleep_for(std::chrono::microseconds(s % max_us));
         cons[3].cancel();
         for (auto& h : prods) {
             co_await h;
@@ -425,7 +426,7 @@ TEST_CASE("stress: competing selects, many seeds", "[.][stress][sync][select]") 
     for (int i = 0; i < iters; ++i) {
         for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{5}}) {
             run_select_stress(
-                cap, 10'000, weft::testing::splitmix64(static_cast<std::uint64_t>(i) + cap));
+                cap, 5'000, weft::testing::splitmix64(static_cast<std::uint64_t>(i) + cap), 500);
         }
     }
 }
@@ -484,7 +485,7 @@ TEST_CASE(
     "stress: a value offered to a select that is cancelled at that moment goes to exactly one "
     "receiver",
     "[.][stress][sync][select]") {
-    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int rounds = weft::testing::stress_iters(200) * 5;
     int lost = 0;
     run_on(2, [&]() -> task<> {
         for (int i = 0; i < rounds; ++i) {

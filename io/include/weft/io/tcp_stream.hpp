@@ -20,10 +20,11 @@
 //
 // Thread-safety: one task may read while another writes (Go allows concurrent Read and Write on a
 // conn); two concurrent reads, or two concurrent writes, on one stream are a programming error
-// (their bytes would interleave in an unspecified order). close(), shutdown() and the deadline
-// setters may be called from any task or thread at any time, also while ops are in flight.
-// Memory ordering: bytes written into a read's buffer happen-before the read's co_await returns;
-// a write's buffer is no longer read by anyone once its co_await returns.
+// (their bytes would interleave in an unspecified order). Two writes in flight at once abort with
+// a message (WEFT_ASSERT): with io_uring they could even reorder (liburing #1001). close(),
+// shutdown() and the deadline setters may be called from any task or thread at any time, also while
+// ops are in flight. Memory ordering: bytes written into a read's buffer happen-before the read's
+// co_await returns; a write's buffer is no longer read by anyone once its co_await returns.
 // Cancellation: every await honours the task's cancellation and weft::with_timeout. The kernel
 // operation is cancelled and its completion awaited before the co_await returns
 // (operation_canceled or timed_out), so the buffer is never touched afterwards. Bytes already

@@ -236,7 +236,8 @@ public:
                 cpu_relax();
                 tail = tail_.load(std::memory_order_relaxed);
             } else {
-                cpu_relax();
+                // Another push filled this slot already: our tail is stale. Look again at once
+                // (pausing here, as crossbeam does, measured 20% slower under contention).
                 tail = tail_.load(std::memory_order_relaxed);
             }
         }
@@ -273,7 +274,7 @@ public:
                 cpu_relax();
                 head = head_.load(std::memory_order_relaxed);
             } else {
-                cpu_relax();
+                // Another pop took this slot already: our head is stale. Look again at once.
                 head = head_.load(std::memory_order_relaxed);
             }
         }
@@ -532,18 +533,19 @@ public:
     /// or completed but has spent its cooperative budget (await_suspend then yields).
     bool await_ready() noexcept {
         if (ch_->ring_mode()) [[likely]] {
-            switch (ch_->try_pop(out_)) {
-            case fast_status::ok:
+            const fast_status fs = ch_->try_pop(out_);
+            if (fs == fast_status::ok) [[likely]] {
                 state = wait_state::done;
                 return !weft::detail::budget_exhausted();
-            case fast_status::closed:
+            }
+            if (fs == fast_status::blocked) {
+                return false; // empty: we will most likely wait; await_suspend arms first
+            }
+            if (fs == fast_status::closed) {
                 state = wait_state::closed;
                 return !weft::detail::budget_exhausted();
-            case fast_status::blocked:
-                return false; // empty: we will most likely wait; await_suspend arms first
-            case fast_status::locked:
-                break; // senders wait: the lock path has a value for us
             }
+            // locked: senders wait, and the lock path has a value for us
         }
         return try_locked();
     }
@@ -572,7 +574,7 @@ public:
     }
 
 private:
-    bool try_locked() noexcept {
+    [[gnu::noinline]] bool try_locked() noexcept {
         chan_waiter* peer = nullptr;
         ch_->lock_.lock();
         const op_status st = ch_->recv_locked(out_, peer, false);
@@ -633,16 +635,15 @@ public:
     /// Tries to complete at once (see recv_awaiter::await_ready).
     bool await_ready() noexcept {
         if (ch_->ring_mode()) [[likely]] {
-            switch (ch_->try_push(*src_)) {
-            case fast_status::ok:
+            const fast_status fs = ch_->try_push(*src_);
+            if (fs == fast_status::ok) [[likely]] {
                 state = wait_state::done;
                 return !weft::detail::budget_exhausted();
-            case fast_status::blocked:
-                return false; // full: we will most likely wait; await_suspend arms first
-            case fast_status::closed: // (try_push reports closed as locked)
-            case fast_status::locked: // receivers wait (or closed): the lock path hands over
-                break;
             }
+            if (fs == fast_status::blocked) {
+                return false; // full: we will most likely wait; await_suspend arms first
+            }
+            // locked: receivers wait (or closed): the lock path hands the value over
         }
         return try_locked();
     }
@@ -665,7 +666,7 @@ public:
     }
 
 private:
-    bool try_locked() noexcept {
+    [[gnu::noinline]] bool try_locked() noexcept {
         chan_waiter* peer = nullptr;
         ch_->lock_.lock();
         const op_status st = ch_->send_locked(*src_, peer, false);

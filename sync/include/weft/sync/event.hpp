@@ -41,7 +41,9 @@ public:
 
     /// `co_await ev.wait()`: result<void>; completes once the event is set.
     detail::notify_op<event> wait() noexcept { return detail::notify_op<event>(this); }
-    /// From a plain thread outside the runtime: blocks the thread until the event is set.
+    /// From a plain thread outside the runtime: blocks the thread until the event is set (never
+    /// call it on a weft worker: it aborts). Tasks that wait for a plain thread's set() look
+    /// deadlocked to the runtime's detector: see runtime_options::detect_deadlock.
     void blocking_wait() noexcept { detail::notify_block_on(this); }
 
 private:

@@ -45,7 +45,8 @@ public:
         count_down(n);
         return wait();
     }
-    /// From a plain thread outside the runtime: blocks the thread until the counter is zero.
+    /// From a plain thread outside the runtime: blocks the thread until the counter is zero (never
+    /// call it on a weft worker: it aborts).
     void blocking_wait() noexcept { detail::notify_block_on(this); }
 
 private:

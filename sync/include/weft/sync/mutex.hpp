@@ -12,7 +12,8 @@
 // goes back to the head of the queue, and once any waiter has waited more than 1 ms the mutex
 // hands ownership directly to the head of the queue at every unlock, first come first served,
 // until the queue drains or the head waited less than that. So no waiter starves. A locker
-// spins briefly (a few hundred nanoseconds, only with more than one worker) before it queues.
+// spins briefly before it queues (a few tries, tens of nanoseconds, only with more than one
+// worker: enough for a critical section of a few instructions running on another core).
 //
 // Thread-safety: every member may be called concurrently from any task; blocking_lock() and
 // unlock() also from plain threads. Like Go's, a weft mutex is not tied to a task: it may be
@@ -69,8 +70,15 @@ public:
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
 
-    /// The uncontended lock: one CAS, no suspension.
-    bool await_ready() noexcept;
+    /// The uncontended lock: one CAS, no suspension. A task whose cooperative budget is spent
+    /// goes to the slow path, which yields before it competes (never while holding the lock).
+    bool await_ready() noexcept {
+        if (weft::detail::budget_exhausted()) [[unlikely]] {
+            yield_first_ = true;
+            return false;
+        }
+        return try_lock_fast();
+    }
 
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) {
@@ -83,11 +91,18 @@ public:
         return slow_.operator co_await().await_suspend(h);
     }
 
-    result<unique_guard<mutex>> await_resume();
+    result<unique_guard<mutex>> await_resume() {
+        if (slow_.valid()) [[unlikely]] {
+            return finish_slow();
+        }
+        return unique_guard<mutex>(*m_);
+    }
 
 private:
+    bool try_lock_fast() noexcept;
     bool spin_first() noexcept;
     void start_slow();
+    result<unique_guard<mutex>> finish_slow();
 
     mutex* m_;
     bool cancellable_;
@@ -136,7 +151,9 @@ public:
     }
 
     /// From a plain thread outside the runtime: takes the lock, blocking the thread while it
-    /// waits. Never call it on a weft worker (aborts).
+    /// waits. Never call it on a weft worker (aborts). Tasks that wait for a lock a plain thread
+    /// holds look deadlocked to the runtime's detector if nothing else is going on: turn
+    /// runtime_options::detect_deadlock off in such programs.
     unique_guard<mutex> blocking_lock() noexcept;
 
     /// True while locked (a snapshot, for assertions and tests).
@@ -180,5 +197,11 @@ private:
     detail::spinlock qlock_;      // guards queue_ and the waiters' states
     detail::waiter_list queue_;   // mutex_waiters, FIFO (woken losers go back to the front)
 };
+
+namespace detail {
+inline bool lock_awaiter::try_lock_fast() noexcept {
+    return m_->try_lock_fast();
+}
+} // namespace detail
 
 } // namespace weft::sync

@@ -47,7 +47,9 @@ public:
     std::int64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
     /// `co_await wg.wait()`: result<void>; completes once the counter is zero.
     detail::notify_op<wait_group> wait() noexcept { return detail::notify_op<wait_group>(this); }
-    /// From a plain thread outside the runtime: blocks the thread until the counter is zero.
+    /// From a plain thread outside the runtime: blocks the thread until the counter is zero (never
+    /// call it on a weft worker: it aborts). Tasks that wait for a plain thread's done() look
+    /// deadlocked to the runtime's detector: see runtime_options::detect_deadlock.
     void blocking_wait() noexcept { detail::notify_block_on(this); }
 
 private:

@@ -88,11 +88,11 @@ struct op : weft::detail::cancel_hook {
     weft::detail::cancel_state* cancel = nullptr;
     io_reactor* owner = nullptr;         // ring/epoll that holds it; written before it is armed
     std::atomic<std::uint32_t> state{0}; // op_state bits (reactor.cpp), any thread
-    std::uint8_t flow = 0;                   // initiator's marks (hook, timer, connecting): written
-                                             // before the op is published, then by its completer
-    bool linked = false;                     // counted on st (guarded by st's lock)
-    bool queued = false;                     // on st's wait queue (guarded by st's lock)
-    bool internal = false;                   // a reactor's own op; fixed at construction
+    std::uint8_t flow = 0;               // initiator's marks (hook, timer, connecting): written
+                                         // before the op is published, then by its completer
+    bool linked = false;                 // counted on st (guarded by st's lock)
+    bool queued = false;                 // on st's wait queue (guarded by st's lock)
+    bool internal = false;               // a reactor's own op; fixed at construction
     op* next = nullptr;                  // st's in-flight list of `side` (st's lock)
     op* prev = nullptr;
     op* rnext = nullptr; // owner reactor's lists (owner thread only)
