@@ -58,7 +58,7 @@ struct runtime_options {
     std::chrono::milliseconds blocking_keep_alive{10'000};
     /// Called with a detached task's name (may be null) and exception. Default: print to stderr.
     /// Runs on the worker that finished the task; must not block.
-    std::function<void(const char* task_name, std::exception_ptr)> on_detached_exception;
+    std::function<void(const char* task_name, std::exception_ptr)> on_detached_exception{};
     /// Report "all tasks are asleep - deadlock!" and fail block_on/run when every task is blocked
     /// on a weft primitive (join, channel, mutex...) and no timer, I/O, blocking-pool job or queued
     /// work is left. Turn it off when plain threads outside the runtime will later feed it (send on
