@@ -176,3 +176,68 @@ TEST_CASE("with_timeout on a predicate wait reports timed_out", "[sync][conditio
         CHECK_FALSE(m.is_locked());
     });
 }
+
+namespace {
+
+// Like consume(), but counts into `total` item by item, so that what a consumer took before it was
+// cancelled is counted too.
+task<int> consume_into(queue_state* q, std::atomic<long>* total) {
+    for (;;) {
+        auto g = co_await q->m.lock();
+        if (!g) {
+            co_return 1;
+        }
+        auto r = co_await q->cv.wait(*g, [q] { return !q->items.empty() || q->closed; });
+        if (!r) {
+            co_return 1;
+        }
+        if (q->items.empty()) {
+            co_return 0;
+        }
+        total->fetch_add(q->items.front());
+        q->items.pop_front();
+    }
+}
+
+} // namespace
+
+TEST_CASE(
+    "stress: producers and consumers through a condition variable, with cancellations",
+    "[.][stress][sync][condition_variable]") {
+    const int iters = weft::testing::stress_iters(20);
+    for (int it = 0; it < iters; ++it) {
+        std::atomic<long> total{0};
+        long expect = 0;
+        run_on(2, [&]() -> task<> {
+            queue_state q;
+            std::vector<join_handle<int>> cons;
+            for (int i = 0; i < 6; ++i) {
+                cons.push_back(weft::spawn(consume_into(&q, &total)));
+            }
+            for (int i = 1; i <= 500; ++i) {
+                {
+                    auto g = co_await q.m.lock();
+                    q.items.push_back(i);
+                }
+                expect += i;
+                if (i % 7 == 0) {
+                    q.cv.notify_all();
+                } else {
+                    q.cv.notify_one();
+                }
+                if (i == 250) {
+                    cons[5].cancel(); // one consumer leaves; the others must still get the rest
+                }
+            }
+            {
+                auto g = co_await q.m.lock();
+                q.closed = true;
+            }
+            q.cv.notify_all();
+            for (auto& h : cons) {
+                co_await h;
+            }
+        });
+        CHECK(total.load() == expect);
+    }
+}

@@ -335,3 +335,46 @@ TEST_CASE(
     CHECK(out.err.find("1 joining") != std::string::npos);
     CHECK(out.err.find("1 on mutexes") != std::string::npos);
 }
+
+TEST_CASE("stress: contention, hand-off and cancellation", "[.][stress][sync][mutex]") {
+    const int iters = weft::testing::stress_iters(20);
+    for (int it = 0; it < iters; ++it) {
+        shared_state s;
+        std::atomic<int> failed{0};
+        run_on(2, [&]() -> task<> {
+            auto body = [](shared_state* st, std::atomic<int>* f, int k) -> task<int> {
+                for (int i = 0; i < 100; ++i) {
+                    auto g = co_await st->m.lock();
+                    if (!g) {
+                        f->fetch_add(1);
+                        co_return 1;
+                    }
+                    if (st->inside.fetch_add(1) != 0) {
+                        st->max_inside.store(2);
+                    }
+                    ++st->counter;
+                    if ((i + k) % 3 == 0) {
+                        co_await weft::yield_now(); // long holds: queues, starvation mode
+                    }
+                    st->inside.fetch_sub(1);
+                }
+                co_return 0;
+            };
+            std::vector<join_handle<int>> hs;
+            for (int t = 0; t < 48; ++t) {
+                hs.push_back(weft::spawn(body(&s, &failed, t)));
+            }
+            for (int t = 0; t < 48; t += 5) {
+                co_await weft::sleep_for(50us);
+                hs[static_cast<std::size_t>(t)].cancel();
+            }
+            for (auto& h : hs) {
+                co_await h;
+            }
+        });
+        CHECK(s.max_inside.load() <= 1);
+        CHECK_FALSE(s.m.is_locked());
+        CHECK(s.counter <= 48 * 100);
+        CHECK(s.counter >= (48 - 10) * 100);
+    }
+}

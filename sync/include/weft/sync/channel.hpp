@@ -208,7 +208,7 @@ public:
     // --- the bounded ring, lock-free (ring channels only) ---
 
     /// Pushes `v` (moved from only on ok) unless the ring is full, closed, or receivers wait.
-    fast_status try_push(T& v) noexcept {
+    [[gnu::always_inline]] fast_status try_push(T& v) noexcept {
         std::uint64_t tail = tail_.load(std::memory_order_relaxed);
         for (;;) {
             if ((tail & (closed_bit_ | wait_bit_)) != 0) {
@@ -244,7 +244,7 @@ public:
     }
 
     /// Pops into `out` unless the ring is empty, or senders wait.
-    fast_status try_pop(std::optional<T>& out) noexcept {
+    [[gnu::always_inline]] fast_status try_pop(std::optional<T>& out) noexcept {
         std::uint64_t head = head_.load(std::memory_order_relaxed);
         for (;;) {
             if ((head & wait_bit_) != 0) {
@@ -531,7 +531,7 @@ public:
     /// Tries to complete at once (no suspension machinery at all when it does): a lock-free pop
     /// on a bounded channel, else one attempt under the lock. False when the task has to wait,
     /// or completed but has spent its cooperative budget (await_suspend then yields).
-    bool await_ready() noexcept {
+    [[gnu::always_inline]] bool await_ready() noexcept {
         if (ch_->ring_mode()) [[likely]] {
             const fast_status fs = ch_->try_pop(out_);
             if (fs == fast_status::ok) [[likely]] {
@@ -560,7 +560,7 @@ public:
         return suspend_slow();
     }
 
-    recv_result<T> await_resume() noexcept {
+    [[gnu::always_inline]] recv_result<T> await_resume() noexcept {
         finish();
         if (state == wait_state::done) [[likely]] {
             // Built from the value alone (not a copy of the whole optional): cheaper, and no
@@ -633,7 +633,7 @@ public:
     send_awaiter& operator=(const send_awaiter&) = delete;
 
     /// Tries to complete at once (see recv_awaiter::await_ready).
-    bool await_ready() noexcept {
+    [[gnu::always_inline]] bool await_ready() noexcept {
         if (ch_->ring_mode()) [[likely]] {
             const fast_status fs = ch_->try_push(*src_);
             if (fs == fast_status::ok) [[likely]] {
@@ -660,7 +660,7 @@ public:
 
     /// Success, or channel_closed / operation_canceled / timed_out: the value was then not
     /// consumed (an rvalue passed to send() is left as it was).
-    result<void> await_resume() noexcept {
+    [[gnu::always_inline]] result<void> await_resume() noexcept {
         finish();
         return send_outcome(state, *this);
     }

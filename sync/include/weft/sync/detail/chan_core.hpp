@@ -126,7 +126,7 @@ public:
     std::size_t capacity() const noexcept { return cap_; }
 
 protected:
-    // Ring positions (bounded channels; sync/src/channel.cpp, "The bounded ring"). A position is
+    // Ring positions (bounded channels; sync/src/channel.cpp, "wait bit"). A position is
     // lap * one_lap_ + index; between index and lap sit two flag bits:
     //   closed_bit_ (tail only)  the channel is closed: pushes fail.
     //   wait_bit_               tail: receivers wait (the ring is empty), so a push must take the
