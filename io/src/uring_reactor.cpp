@@ -166,11 +166,10 @@ private:
     std::size_t on_op_cqe(op& o, std::int32_t res) noexcept;
     std::size_t on_accept_cqe(op& ms, std::int32_t res, std::uint32_t flags) noexcept;
     std::size_t accept_final(fd_state* st, std::int32_t res) noexcept;
-    /// Work this reactor still owes its tasks: ops in flight, resumptions deferred to the inbox
-    /// drain, cancel requests not yet drained. Owner thread.
+    /// Work this reactor still owes its tasks: ops in flight or whose resumption waits for the
+    /// inbox drain (both counted in pending()), and cancel requests not yet drained. Owner thread.
     bool busy() const noexcept {
-        return pending() != 0 || deferred_ != 0 ||
-               inbox_.load(std::memory_order_relaxed) != nullptr;
+        return pending() != 0 || inbox_.load(std::memory_order_relaxed) != nullptr;
     }
     void count_pending(std::ptrdiff_t d) noexcept {
         // Owner-only writer; the deadlock detector reads it from other threads.
@@ -187,9 +186,8 @@ private:
     bool swept_ = false;                   // owner: the stopping sweep was queued
     std::atomic<int> park_state_{running}; // park word: owner and any unparker
     std::atomic<op*> inbox_{nullptr};      // cancel requests: any thread pushes, owner drains
-    std::atomic<std::size_t> pending_{0};  // ops in flight (owner writes)
+    std::atomic<std::size_t> pending_{0};  // ops in flight or awaiting the drain (owner writes)
     std::vector<fd_state*> listeners_;     // owner: listeners whose multishot this ring holds
-    std::size_t deferred_ = 0;             // owner: final CQEs whose resumption waits for the drain
 };
 
 std::unique_ptr<io_reactor> make_uring_reactor(std::size_t index) noexcept {
@@ -364,10 +362,10 @@ std::size_t uring_reactor::drain_inbox() noexcept {
         if ((s & st_done) != 0) {
             // The final CQE came while the request was in the inbox: we resume it now.
             o->state.fetch_and(~st_posted, std::memory_order_acq_rel);
-            --deferred_;
             if (o->internal) {
                 woken += accept_final(o->st, static_cast<std::int32_t>(o->res));
             } else {
+                count_pending(-1);
                 weft::detail::schedule_wakeup(o->waiter);
                 ++woken;
             }
@@ -500,14 +498,13 @@ std::size_t uring_reactor::on_op_cqe(op& o, std::int32_t res) noexcept {
         }
     }
     o.res = final_res;
-    count_pending(-1);
     stop_timer_local(o);
     // acq_rel: publishes o.res to whoever resumes the task; sees a canceller's st_posted.
     std::uint32_t prev = o.state.fetch_or(st_done, std::memory_order_acq_rel);
     if ((prev & st_posted) != 0) {
-        ++deferred_;
-        return 0; // the inbox drain resumes it (invariant 2)
+        return 0; // the inbox drain resumes it (invariant 2); still counted in pending()
     }
+    count_pending(-1);
     weft::detail::schedule_wakeup(o.waiter);
     return 1;
 }
@@ -615,7 +612,6 @@ std::size_t uring_reactor::on_accept_cqe(op& ms, std::int32_t res, std::uint32_t
     ms.res = res;
     std::uint32_t prev = ms.state.fetch_or(st_done, std::memory_order_acq_rel);
     if ((prev & st_posted) != 0) {
-        ++deferred_;
         return woken; // a cancel request is in the inbox: the drain finishes it
     }
     return woken + accept_final(st, res);

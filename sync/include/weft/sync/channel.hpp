@@ -206,6 +206,10 @@ public:
     }
 
     // --- the bounded ring, lock-free (ring channels only) ---
+    //
+    // Inlining: the fast paths (try_push/try_pop and the awaiters' await_ready/await_resume) are
+    // forced inline into the awaiting coroutine and the lock paths kept out of line. clang 14
+    // otherwise leaves await_ready out of line: 16% more instructions per item in bench `mpmc`.
 
     /// Pushes `v` (moved from only on ok) unless the ring is full, closed, or receivers wait.
     [[gnu::always_inline]] fast_status try_push(T& v) noexcept {
