@@ -66,7 +66,7 @@
 //   send(v), unbuffered and unbounded channels, all under the lock (Go's chansend):
 //     1. closed? -> channel_closed (v untouched).
 //     2. a receiver (or a select case that we win) waits? -> move v into its slot, mark it done,
-//        unlock, wake it (it runs next on this worker, LIFO). Done.
+//        unlock, wake it (onto this worker's queue of wake-ups). Done.
 //     3. room in the buffer (unbounded: always)? -> push v at the tail. Done.
 //     4. otherwise wait: enqueue on sendq with a pointer to v.
 //   recv(), ring channel: the mirror image (fast pop; head's wait bit means senders wait: lock,

@@ -77,7 +77,7 @@ void sem_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
 bool acquire_awaiter::await_ready() noexcept {
     if (sem->try_take(want)) {
         state = wait_state::done;
-        return !weft::detail::budget_exhausted();
+        return !spend_budget();
     }
     return false;
 }

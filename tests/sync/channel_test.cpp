@@ -726,3 +726,44 @@ TEST_CASE(
     CHECK(lost == 0);
     CHECK(first_got + backup_got == 2 * rounds);
 }
+
+namespace {
+
+task<int> neighbour(std::atomic<bool>* ran) {
+    ran->store(true);
+    co_return 0;
+}
+
+// Sends without ever waiting (unbounded channel) and, on the same worker, starts a neighbour:
+// the neighbour can run only when this task yields.
+task<int>
+hot_sender(channel<int> ch, std::atomic<bool>* neighbour_ran, std::atomic<int>* sent_before) {
+    weft::go(neighbour(neighbour_ran));
+    for (int i = 0; i < 200'000; ++i) {
+        if (!co_await ch.send(int{i})) {
+            co_return -1;
+        }
+        if (neighbour_ran->load() && sent_before->load() < 0) {
+            sent_before->store(i);
+        }
+    }
+    co_return 0;
+}
+
+} // namespace
+
+TEST_CASE(
+    "a task whose channel operations never wait still yields to its neighbours (cooperative "
+    "budget)",
+    "[sync][channel]") {
+    std::atomic<bool> ran{false};
+    std::atomic<int> sent_before{-1};
+    run_on(1, [&]() -> task<> {
+        auto ch = channel<int>::unbounded();
+        co_await weft::spawn(hot_sender(ch, &ran, &sent_before));
+    });
+    INFO("the neighbour ran after " << sent_before.load() << " sends");
+    CHECK(ran.load());
+    CHECK(sent_before.load() >= 0);      // it ran while the hot sender was still sending...
+    CHECK(sent_before.load() < 100'000); // ...after a bounded number of its sends
+}

@@ -39,8 +39,9 @@
 // channel for another receiver.
 // Which thread resumes the awaiter: a task whose operation completes at once continues on its
 // own thread without suspending (unless its cooperative budget is spent: it then yields). A task
-// that waited is queued on the worker of the task that completed it (it runs next there, or is
-// stolen), or on its runtime's global queue when a plain thread or another runtime completed it.
+// that waited is queued on the worker of the task that completed it (among that worker's
+// wake-ups; it may be stolen from there), or on its runtime's global queue when a plain thread
+// or another runtime completed it.
 // Element types: T must be nothrow move-constructible (values move under the channel's lock);
 // move-only types work.
 #pragma once
@@ -540,14 +541,14 @@ public:
             const fast_status fs = ch_->try_pop(out_);
             if (fs == fast_status::ok) [[likely]] {
                 state = wait_state::done;
-                return !weft::detail::budget_exhausted();
+                return !spend_budget();
             }
             if (fs == fast_status::blocked) {
                 return false; // empty: we will most likely wait; await_suspend arms first
             }
             if (fs == fast_status::closed) {
                 state = wait_state::closed;
-                return !weft::detail::budget_exhausted();
+                return !spend_budget();
             }
             // locked: senders wait, and the lock path has a value for us
         }
@@ -590,7 +591,7 @@ private:
             wake_chan(peer);
         }
         state = st == op_status::ok ? wait_state::done : wait_state::closed;
-        return !weft::detail::budget_exhausted();
+        return !spend_budget();
     }
 
     [[gnu::noinline]] bool suspend_slow() noexcept {
@@ -642,7 +643,7 @@ public:
             const fast_status fs = ch_->try_push(*src_);
             if (fs == fast_status::ok) [[likely]] {
                 state = wait_state::done;
-                return !weft::detail::budget_exhausted();
+                return !spend_budget();
             }
             if (fs == fast_status::blocked) {
                 return false; // full: we will most likely wait; await_suspend arms first
@@ -682,7 +683,7 @@ private:
             wake_chan(peer);
         }
         state = st == op_status::ok ? wait_state::done : wait_state::closed;
-        return !weft::detail::budget_exhausted();
+        return !spend_budget();
     }
 
     [[gnu::noinline]] bool suspend_slow() noexcept {

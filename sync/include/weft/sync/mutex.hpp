@@ -73,7 +73,7 @@ public:
     /// The uncontended lock: one CAS, no suspension. A task whose cooperative budget is spent
     /// goes to the slow path, which yields before it competes (never while holding the lock).
     bool await_ready() noexcept {
-        if (weft::detail::budget_exhausted()) [[unlikely]] {
+        if (spend_budget()) [[unlikely]] {
             yield_first_ = true;
             return false;
         }

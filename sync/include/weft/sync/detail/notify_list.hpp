@@ -87,7 +87,7 @@ public:
     bool await_ready() noexcept {
         if (p_->ready()) {
             state = wait_state::done;
-            return !weft::detail::budget_exhausted();
+            return !spend_budget();
         }
         return false;
     }
