@@ -498,6 +498,7 @@ void worker::park() {
         std::lock_guard lk(sched_.idle_mu_);
         sched_.sleepers_.push_back(this);
         in_sleepers_ = true;
+        sched_.sleep_epoch_.fetch_add(1, std::memory_order_seq_cst);
         sched_.num_sleeping_.fetch_add(1, std::memory_order_seq_cst);
     }
     bool all_asleep = sched_.num_sleeping_.load(std::memory_order_seq_cst) == sched_.num_workers();
@@ -526,6 +527,7 @@ void worker::park() {
     }
     // (e) unregister, or learn that a notifier did it for us.
     std::lock_guard lk(sched_.idle_mu_);
+    sched_.sleep_epoch_.fetch_add(1, std::memory_order_seq_cst);
     if (in_sleepers_) {
         auto& s = sched_.sleepers_;
         s.erase(std::find(s.begin(), s.end(), this));
@@ -543,11 +545,14 @@ void worker::run(std::latch& ready) {
         reactor_ = sched_.reactor_factory_(index_);
     }
     ready.count_down();
-    while (!sched_.exit_.load(std::memory_order_acquire)) {
+    for (;;) {
         std::coroutine_handle<> h = next_local();
         if (!h) {
             h = next_remote();
             if (!h) {
+                if (sched_.exit_.load(std::memory_order_acquire) && drained()) {
+                    break;
+                }
                 continue;
             }
         } else if (searching_) [[unlikely]] {
@@ -565,9 +570,27 @@ void worker::run(std::latch& ready) {
         searching_ = false;
         sched_.num_searching_.fetch_sub(1, std::memory_order_seq_cst);
     }
-    reactor_.reset();
+    // The reactor stays alive until every worker has joined (scheduler::shutdown): other workers'
+    // unpark() and deadlock checks may still reach it.
     frame_cache_release();
     tls_worker = nullptr;
+}
+
+bool worker::drained() noexcept {
+    // Owner only, after shutdown's exit_: nothing local may be left behind. The quiet check that
+    // set exit_ read other workers' state without stopping them, so a wake-up can still be in
+    // flight here (an I/O completion reaped while this worker counted as asleep).
+    if (!deque_.empty() || !fifo_.empty() || !timers_.empty() ||
+        inbox_.load(std::memory_order_acquire) != nullptr) {
+        return false;
+    }
+    if (reactor_ && reactor_->pending() != 0) {
+        // The reactor cancels what is in flight once the runtime stops; wait for those
+        // completions (bounded sleep: their wake-up may already have been consumed).
+        reactor_->park(now_ns() + 1'000'000);
+        return false;
+    }
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,6 +652,34 @@ void scheduler::sysmon_main() {
 
 scheduler::~scheduler() {
     shutdown();
+}
+
+bool scheduler::quiescent() const noexcept {
+    // A consistent picture without stopping anyone: every worker asleep before and after the
+    // scan, and none woke in between (same epoch), so no worker changed what we read. One gap is
+    // left: a reactor reaps completions inside park(), while its worker still counts as asleep;
+    // if it drops pending() before it queues the task, the scan can miss that task. I/O is read
+    // first to narrow the gap, and shutdown closes it: each worker drains its own queues and I/O
+    // before it exits (worker::drained).
+    const std::uint64_t epoch = sleep_epoch_.load(std::memory_order_seq_cst);
+    if (num_sleeping_.load(std::memory_order_seq_cst) != workers_.size() ||
+        global_len_.load(std::memory_order_seq_cst) != 0 || blocking_.in_flight() != 0) {
+        return false;
+    }
+    for (const auto& w : workers_) {
+        if (w->reactor_ && w->reactor_->pending() != 0) {
+            return false;
+        }
+    }
+    for (const auto& w : workers_) {
+        if (!w->deque_.empty() || w->fifo_size_.load(std::memory_order_seq_cst) != 0 ||
+            w->inbox_.load(std::memory_order_seq_cst) != nullptr ||
+            w->timers_size_.load(std::memory_order_seq_cst) != 0) {
+            return false;
+        }
+    }
+    return num_sleeping_.load(std::memory_order_seq_cst) == workers_.size() &&
+           sleep_epoch_.load(std::memory_order_seq_cst) == epoch;
 }
 
 bool scheduler::any_work_visible() const noexcept {
@@ -721,22 +772,9 @@ void scheduler::shutdown() {
     // Wait for quiescence: every worker asleep, no global work, blocking pool idle.
     {
         std::unique_lock lk(shutdown_mu_);
-        for (;;) {
-            bool quiet = num_sleeping_.load(std::memory_order_seq_cst) == workers_.size() &&
-                         global_len_.load(std::memory_order_seq_cst) == 0 &&
-                         blocking_.in_flight() == 0;
-            if (quiet) {
-                for (auto& w : workers_) {
-                    // A worker still asleep with timers has not seen stopping_ yet: it will
-                    // fire them (cancelled), and their tasks will run.
-                    quiet = quiet && w->deque_.empty() &&
-                            w->inbox_.load(std::memory_order_seq_cst) == nullptr &&
-                            w->timers_size_.load(std::memory_order_seq_cst) == 0;
-                }
-            }
-            if (quiet) {
-                break;
-            }
+        // A worker still asleep with timers or I/O in flight has not seen stopping_ yet: it
+        // fires its timers and its reactor cancels its operations, and their tasks run.
+        while (!quiescent()) {
             shutdown_cv_.wait_for(lk, std::chrono::milliseconds(1));
         }
     }
@@ -746,6 +784,9 @@ void scheduler::shutdown() {
     }
     for (auto& w : workers_) {
         w->join();
+    }
+    for (auto& w : workers_) {
+        w->reactor_.reset(); // only now: until every worker joined, others could unpark it
     }
     blocking_.shutdown();
     if (std::uint64_t left = live_tasks()) {
@@ -860,9 +901,12 @@ bool budget_exhausted() noexcept {
     return true;
 }
 
-void report_detached_exception(const char* name, std::exception_ptr e) noexcept {
-    if (worker* w = tls_worker) {
-        w->sched().report_exception(name, e);
+void report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
+    if (s == nullptr && tls_worker != nullptr) {
+        s = &tls_worker->sched();
+    }
+    if (s != nullptr) {
+        s->report_exception(name, e);
         return;
     }
     std::string what = "unknown exception";
@@ -892,6 +936,10 @@ bool runtime_stopping() noexcept {
 
 std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_base& p) noexcept {
     count_task_done();
+    if (p.exception_ && tls_worker != nullptr) {
+        // Published by the exchange below: a handle detached later, on any thread, reports here.
+        p.finished_on_ = &tls_worker->sched();
+    }
     // acq_rel: release publishes the result to the joiner; acquire sees the joiner's registration.
     std::uintptr_t prev = p.join_.exchange(join_done, std::memory_order_acq_rel);
     if (prev == join_running) {
@@ -977,18 +1025,12 @@ void scheduler::check_deadlock() noexcept {
     if (!opts_.detect_deadlock || stopping()) {
         return;
     }
-    if (num_sleeping_.load(std::memory_order_seq_cst) != workers_.size() ||
-        global_len_.load(std::memory_order_seq_cst) != 0 || blocking_.in_flight() != 0) {
+    if (!quiescent()) {
         return;
     }
     std::int64_t blocked[static_cast<unsigned>(blocked_on::kinds_)] = {};
     std::int64_t total_blocked = 0;
     for (const auto& w : workers_) {
-        if (!w->deque_.empty() || w->timers_size_.load(std::memory_order_relaxed) != 0 ||
-            w->inbox_.load(std::memory_order_seq_cst) != nullptr ||
-            (w->reactor_ && w->reactor_->pending() != 0)) {
-            return;
-        }
         for (unsigned k = 0; k < static_cast<unsigned>(blocked_on::kinds_); ++k) {
             std::int64_t v = w->blocked_[k].load(std::memory_order_relaxed);
             blocked[k] += v;
@@ -997,6 +1039,11 @@ void scheduler::check_deadlock() noexcept {
     }
     std::uint64_t live = live_tasks();
     if (live == 0 || total_blocked < static_cast<std::int64_t>(live)) {
+        return;
+    }
+    // Confirm: the counts above were read while nobody moved (a worker woken by a cancellation
+    // between two of our reads would otherwise be missed).
+    if (!quiescent()) {
         return;
     }
     std::vector<block_waiter*> waiters;

@@ -94,6 +94,7 @@ private:
     bool run_timers() noexcept; // fires due timers; true if any task became runnable
     void fire_all_timers() noexcept;
     void park();
+    bool drained() noexcept; // after exit_: nothing local left (waits briefly for I/O)
     void stop_searching_found_work();
     std::uint32_t next_rand() noexcept;
 
@@ -145,6 +146,7 @@ private:
     friend class worker;
 
     bool any_work_visible() const noexcept;
+    bool quiescent() const noexcept;
     void check_deadlock() noexcept;
     void sysmon_main();
 
@@ -179,6 +181,9 @@ private:
     // when a worker parks or wakes, and every push/pop reads num_sleeping_ (lazy wake).
     alignas(64) std::atomic<std::uint32_t> num_searching_{0};
     alignas(64) std::atomic<std::uint32_t> num_sleeping_{0};
+    // Bumped whenever a worker registers as a sleeper or stops being one: quiescent() reads it
+    // before and after its scan to know that no worker woke up in between.
+    std::atomic<std::uint64_t> sleep_epoch_{0};
 
     alignas(64) std::atomic<bool> stopping_{false}; // alignas: num_sleeping_'s line stays alone
     std::atomic<bool> exit_{false};

@@ -385,16 +385,10 @@ TEST_CASE(
     CHECK(log.codes[0] == 4);
 }
 
-// KNOWN RUNTIME BUG (reported): join_handle::detach() of a finished task from a plain thread
-// reports the exception with the free function detail::report_detached_exception, which finds the
-// runtime's handler only on a worker thread (through tls_worker); elsewhere it prints to stderr.
-// spawn.hpp promises the handler for every dropped handle, and runtime::spawn has "the same
-// semantics as weft::spawn". [!shouldfail] keeps the suite green while the bug is open and turns
-// red once it is fixed: then remove [!shouldfail][known-bug].
 TEST_CASE(
     "a runtime::spawn handle dropped on a plain thread after the task threw reaches "
     "on_detached_exception",
-    "[runtime][spawn][known-bug][!shouldfail]") {
+    "[runtime][spawn]") {
     detached_log log;
     std::atomic<bool> started{false};
     weft::runtime rt(log.options(1));

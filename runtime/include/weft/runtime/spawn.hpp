@@ -81,7 +81,8 @@ public:
         if (h.promise().join_.exchange(detail::join_detached, std::memory_order_acq_rel) ==
             detail::join_done) {
             if (h.promise().has_exception()) {
-                detail::report_detached_exception(h.promise().name_, h.promise().exception_);
+                detail::report_detached_exception(
+                    h.promise().name_, h.promise().exception_, h.promise().finished_on_);
             }
             h.destroy();
         }

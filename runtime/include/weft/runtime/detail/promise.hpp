@@ -51,7 +51,12 @@ public:
     cancel_state& weft_cancel() noexcept { return *cancel_; }
 
     // --- used by task, join_handle, spawn ---
-    std::coroutine_handle<> continuation_{};         // awaiting coroutine when awaited inline
+    union {
+        std::coroutine_handle<> continuation_{}; // awaiting coroutine when awaited inline
+        // Spawned and finished with an exception: the scheduler it ran on, so that a handle
+        // dropped later on any thread reports to that runtime's handler (finish_spawned).
+        scheduler* finished_on_;
+    };
     cancel_state* cancel_ = &own_cancel_;            // own_cancel_ when spawned, else the spawner's
     std::atomic<std::uintptr_t> join_{join_running}; // see the file comment
     cancel_state own_cancel_;

@@ -34,8 +34,10 @@ void schedule_wakeup_on(scheduler* home, std::coroutine_handle<> h) noexcept;
 /// and reschedule (an await that could complete at once yields instead). Counts one unit.
 bool budget_exhausted() noexcept;
 
-/// Reports the exception of a detached task to the runtime's handler.
-void report_detached_exception(const char* name, std::exception_ptr e) noexcept;
+/// Reports the exception of a detached task to the handler of runtime `s` (nullptr: the calling
+/// worker's runtime; stderr when there is none).
+void report_detached_exception(
+    const char* name, std::exception_ptr e, scheduler* s = nullptr) noexcept;
 
 /// Counts a finished spawned task (for metrics and shutdown accounting).
 void count_task_done() noexcept;
