@@ -84,6 +84,22 @@ TEST_CASE("a cancelled latch wait reports the error", "[sync][latch]") {
 }
 
 TEST_CASE(
+    "with_timeout on a latch wait reports timed_out; the latch still opens", "[sync][latch]") {
+    run_on(2, []() -> task<> {
+        latch l(2);
+        auto waiter = [](latch* lt) -> task<weft::result<void>> { co_return co_await lt->wait(); };
+        auto r = co_await weft::with_timeout(3ms, waiter(&l));
+        CHECK(r.error() == std::errc::timed_out);
+        CHECK_FALSE(l.try_wait());
+        auto h = weft::spawn(waiter(&l));
+        l.count_down(2);
+        auto later = co_await h;
+        CHECK(later.has_value());
+        CHECK(l.try_wait());
+    });
+}
+
+TEST_CASE(
     "misuse: counting a latch down below zero aborts with a message", "[sync][latch][death]") {
     auto out = weft::testing::run_in_child([] {
         latch l(1);

@@ -16,6 +16,7 @@
 using weft::join_handle;
 using weft::result;
 using weft::task;
+using weft::sync::event;
 using weft::sync::once;
 using weft::testing::run_on;
 using namespace std::chrono_literals;
@@ -100,5 +101,39 @@ TEST_CASE(
         CHECK(
             (ec == std::errc::operation_canceled || !ec)); // cancelled, unless it already saw done
         CHECK(runs.load() == 1);
+    });
+}
+
+TEST_CASE(
+    "with_timeout on a caller waiting for another's run reports timed_out; the run completes",
+    "[sync][once]") {
+    run_on(2, []() -> task<> {
+        once o;
+        event started;
+        event finish;
+        std::atomic<int> runs{0};
+        auto runner =
+            weft::spawn([](once* ob, event* st, event* fin, std::atomic<int>* n) -> task<int> {
+                auto r = co_await ob->call([st, fin, n]() -> task<> {
+                    n->fetch_add(1);
+                    st->set();
+                    (void)co_await fin->wait();
+                });
+                co_return r ? 0 : 1;
+            }(&o, &started, &finish, &runs));
+        (void)co_await started.wait(); // the runner is inside f
+        auto waiter = [](once* ob, std::atomic<int>* n) -> task<weft::result<void>> {
+            co_return co_await ob->call([n] { n->fetch_add(1); });
+        };
+        auto r = co_await weft::with_timeout(3ms, waiter(&o, &runs));
+        CHECK(r.error() == std::errc::timed_out);
+        CHECK_FALSE(o.is_done());
+        finish.set();
+        const int rr = co_await runner;
+        CHECK(rr == 0);
+        CHECK(o.is_done());
+        auto after_done = co_await waiter(&o, &runs);
+        CHECK(after_done.has_value());
+        CHECK(runs.load() == 1); // only the runner's f ran
     });
 }

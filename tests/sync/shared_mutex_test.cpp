@@ -149,6 +149,66 @@ TEST_CASE("cancelling a waiting writer lets the readers behind it in", "[sync][s
 }
 
 TEST_CASE(
+    "with_timeout on a waiting lock or lock_shared reports timed_out and holds nothing",
+    "[sync][shared_mutex]") {
+    run_on(2, []() -> task<> {
+        shared_mutex rw;
+        auto write_lock = [](shared_mutex* m) -> task<weft::result<int>> {
+            auto g = co_await m->lock();
+            if (!g) {
+                co_return g.error();
+            }
+            co_return 1;
+        };
+        auto read_lock = [](shared_mutex* m) -> task<weft::result<int>> {
+            auto g = co_await m->lock_shared();
+            if (!g) {
+                co_return g.error();
+            }
+            co_return 1;
+        };
+        {
+            auto r = co_await rw.lock_shared(); // a reader holds it: a writer must wait
+            REQUIRE(r);
+            auto w = co_await weft::with_timeout(3ms, write_lock(&rw));
+            CHECK(w.error() == std::errc::timed_out);
+            CHECK(rw.try_lock_shared()); // the timed-out writer no longer holds readers back
+            rw.unlock_shared();
+        }
+        {
+            auto w = co_await rw.lock(); // a writer holds it: a reader must wait
+            REQUIRE(w);
+            auto r = co_await weft::with_timeout(3ms, read_lock(&rw));
+            CHECK(r.error() == std::errc::timed_out);
+        }
+        CHECK(rw.try_lock()); // nothing is held by the timed-out waiters
+        rw.unlock();
+    });
+}
+
+TEST_CASE(
+    "a cancelled waiting reader reports operation_canceled; the writer then runs alone",
+    "[sync][shared_mutex]") {
+    run_on(1, []() -> task<> {
+        shared_mutex rw;
+        auto w = co_await rw.lock();
+        REQUIRE(w);
+        auto reader_task = weft::spawn([](shared_mutex* m) -> task<std::error_code> {
+            auto g = co_await m->lock_shared();
+            co_return g ? std::error_code{} : g.error();
+        }(&rw));
+        co_await weft::yield_now();
+        co_await weft::yield_now();
+        reader_task.cancel();
+        const std::error_code ec = co_await reader_task;
+        CHECK(ec == std::errc::operation_canceled);
+        w->unlock();
+        CHECK(rw.try_lock()); // the cancelled reader took no read lock
+        rw.unlock();
+    });
+}
+
+TEST_CASE(
     "misuse: unlock without the write lock aborts with a message", "[sync][shared_mutex][death]") {
     auto out = weft::testing::run_in_child([] {
         shared_mutex rw;

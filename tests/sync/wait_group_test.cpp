@@ -92,6 +92,26 @@ TEST_CASE("a cancelled wait reports the error and leaves the counter alone", "[s
     });
 }
 
+TEST_CASE(
+    "with_timeout on a wait reports timed_out; a later wait still completes",
+    "[sync][wait_group]") {
+    run_on(2, []() -> task<> {
+        wait_group wg;
+        wg.add(1);
+        auto waiter = [](wait_group* g) -> task<weft::result<void>> {
+            co_return co_await g->wait();
+        };
+        auto r = co_await weft::with_timeout(3ms, waiter(&wg));
+        CHECK(r.error() == std::errc::timed_out);
+        CHECK(wg.count() == 1);
+        auto h = weft::spawn(waiter(&wg));
+        co_await weft::yield_now();
+        wg.done();
+        auto later = co_await h;
+        CHECK(later.has_value());
+    });
+}
+
 TEST_CASE("blocking_wait lets a plain thread wait for tasks", "[sync][wait_group]") {
     wait_group wg;
     wg.add(50);
