@@ -202,7 +202,7 @@ public:
     }
     void cancel_locked(op& o, std::uint32_t why) noexcept override { record_why(o, why); }
     void forget(fd_state* st) noexcept override;
-    void sweep() noexcept override;
+    void sweep() noexcept;
 
 private:
     bool register_fd(fd_state* st) noexcept;
@@ -372,7 +372,6 @@ bool epoll_reactor::start(op& o) noexcept {
         }
         wq_push_back(st, o);
         st->lock.unlock();
-        keep_sentinel(true);
         return true;
     }
 }
@@ -527,7 +526,6 @@ std::size_t epoll_reactor::poll() noexcept {
     if (home_waiters.load(std::memory_order_relaxed) != 0) {
         n = wait(0, -1);
     }
-    keep_sentinel(pending() != 0);
     return n;
 }
 

@@ -152,14 +152,6 @@ public:
     /// Epoll only: the descriptor's registration. Default: nothing to do.
     virtual void forget(fd_state* st) noexcept { (void)st; }
 
-    /// Owner thread, once the runtime is stopping: make every op this reactor is responsible for
-    /// complete soon (operation_canceled).
-    virtual void sweep() noexcept = 0;
-
-    /// Owner thread: keeps the shutdown sentinel registered while `busy` (ops in flight) and
-    /// removes it when idle. See reactor.cpp, "Shutdown".
-    void keep_sentinel(bool busy) noexcept;
-
     /// The runtime this reactor's worker belongs to (resumes woken tasks from foreign threads).
     weft::detail::scheduler* const sched;
 
@@ -169,15 +161,6 @@ public:
     /// Ops waiting on descriptors registered with this (epoll) instance: its poll() has
     /// readiness to collect. Same rules as `queued`.
     std::atomic<std::size_t> home_waiters{0};
-
-private:
-    static void on_sentinel(weft::detail::timer_node* n) noexcept;
-    struct sentinel_timer {
-        weft::detail::timer_node node; // first: on_sentinel finds the reactor through it
-        io_reactor* self = nullptr;
-    };
-    sentinel_timer sentinel_;     // owner thread
-    bool sentinel_armed_ = false; // owner thread
 };
 
 /// The calling worker's io reactor, or nullptr.

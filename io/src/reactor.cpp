@@ -62,19 +62,16 @@
 // else by the last op_finish.
 //
 // Shutdown
-//   The scheduler's shutdown waits until every worker is asleep with an empty deque and no timers
-//   (runtime/src/scheduler.cpp), but it does not ask reactors about ops in flight, and right after
-//   it unparks the workers it still sees them asleep. Workaround until the runtime checks
-//   reactor::pending(): a reactor that still owes its tasks something (ops in flight, or, with
-//   io_uring, completions waiting for the cancel inbox) keeps a far-future "sentinel" timer on its
-//   worker (keep_sentinel). Shutdown therefore waits for that worker to fire its timers
-//   (fire_all_timers), and the sentinel's on_fire is the reactor's cue to sweep: cancel every op
-//   and reap the cancellations right there, so the tasks blocked in I/O are on the worker's queue
-//   before its timer count drops to zero. (The scheduler reads "asleep", "queue empty" and "no
-//   timers" one after another, not atomically: a sweep that only queued the cancel and let the
-//   next poll deliver it lost tasks about once in a hundred TSan runs.) The sentinel comes back
-//   (from poll) while ops are still ending, and goes once none is left, so the deadlock detector,
-//   which also looks at timers, is unaffected (it already waits for pending() == 0).
+//   The scheduler's shutdown (runtime/src/scheduler.cpp) sets "stopping", unparks every worker,
+//   and waits until the runtime is quiescent: every worker asleep with empty queues and no timers,
+//   and every reactor's pending() == 0; a worker exits only once its own queues and reactor are
+//   drained (worker::drained), and reactors are destroyed after every worker has joined. The
+//   reactors' part: the first poll() or park() that sees runtime_stopping() sweeps (io_uring: one
+//   IORING_ASYNC_CANCEL_ANY, reaped right there when it can be; epoll: every queued op completed
+//   with operation_canceled), and every op started afterwards fails fast in op_start. pending()
+//   counts every op not yet handed back to its task, so shutdown cannot finish before the tasks
+//   blocked in I/O have been resumed. (Until the runtime counted pending(), a far-future
+//   "sentinel" timer per busy reactor stood in for it; it is gone.)
 //
 // References
 //   liburing issues #215 (rings are not thread-safe), #733 (cancelled ops still complete), #932
@@ -306,36 +303,7 @@ std::int64_t now_ns() noexcept {
 }
 
 io_reactor::io_reactor() noexcept
-    : sched(weft::detail::current_scheduler()) {
-    sentinel_.self = this;
-    sentinel_.node.on_fire = &on_sentinel;
-}
-
-void io_reactor::keep_sentinel(bool busy) noexcept {
-    if (busy == sentinel_armed_) {
-        return;
-    }
-    if (busy) {
-        sentinel_.node.state.store(weft::detail::timer_node::waiting, std::memory_order_relaxed);
-        sentinel_.node.deadline_ns = now_ns() + std::int64_t{24} * 3600 * 1'000'000'000;
-        weft::detail::timer_register(&sentinel_.node);
-        sentinel_armed_ = true;
-        return;
-    }
-    sentinel_armed_ = false;
-    // On the owner: unlinked at once, or it already fired (its on_fire has returned).
-    (void)weft::detail::timer_cancel(&sentinel_.node);
-}
-
-void io_reactor::on_sentinel(weft::detail::timer_node* n) noexcept {
-    io_reactor* self = reinterpret_cast<sentinel_timer*>(n)->self;
-    self->sentinel_armed_ = false;
-    if (weft::detail::runtime_stopping()) {
-        self->sweep(); // fire_all_timers at shutdown: our cue (reactor.cpp, "Shutdown")
-    } else {
-        self->keep_sentinel(true); // a day passed with ops in flight: stay registered
-    }
-}
+    : sched(weft::detail::current_scheduler()) {}
 
 io_reactor* current_io_reactor() noexcept {
     // Every reactor the runtime holds was made by reactor_factory above, so it is an io_reactor.

@@ -149,7 +149,7 @@ public:
     bool start(op& o) noexcept override;
     void cancel(op& o, std::uint32_t why, bool from_timer) noexcept override;
     void cancel_locked(op& o, std::uint32_t why) noexcept override;
-    void sweep() noexcept override;
+    void sweep() noexcept;
 
 private:
     io_uring_sqe* sqe() noexcept;
@@ -301,7 +301,6 @@ bool uring_reactor::start(op& o) noexcept {
     }
     prep(o);
     count_pending(1);
-    keep_sentinel(true);
     return true;
 }
 
@@ -394,10 +393,10 @@ void uring_reactor::sweep() noexcept {
     io_uring_sqe* s = sqe();
     io_uring_prep_cancel64(s, 0, IORING_ASYNC_CANCEL_ANY);
     io_uring_sqe_set_data64(s, 0);
-    // Finish here, synchronously: when this runs from the sentinel's on_fire (fire_all_timers at
-    // shutdown), the woken tasks must be on our queue before the scheduler sees our timer count
-    // drop to zero, or its quiescence check can slip in between (reactor.cpp, "Shutdown").
-    // Network ops cancel at once; give slower ones (io-wq) a bounded grace.
+    // Reap the cancellations here when they come at once (network ops do), so the woken tasks are
+    // on our queue before we return; slower ones (io-wq) get a bounded grace, and whatever is
+    // still pending after it ends later, through poll()/park() (the scheduler's shutdown waits
+    // for pending() == 0: reactor.cpp, "Shutdown").
     for (int round = 0; round < 100; ++round) {
         if (inbox_.load(std::memory_order_relaxed) != nullptr) {
             drain_inbox();
@@ -550,7 +549,6 @@ bool uring_reactor::start_accept(op& o) noexcept {
     if (arm) {
         arm_multishot(st);
     }
-    keep_sentinel(busy());
     return true;
 }
 
@@ -675,7 +673,6 @@ std::size_t uring_reactor::poll() noexcept {
     }
     maybe_sweep();
     n += flush_and_reap();
-    keep_sentinel(busy());
     return n;
 }
 

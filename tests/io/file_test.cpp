@@ -3,8 +3,11 @@
 
 #include "io_test_support.hpp"
 
+#include <array>
+#include <span>
 #include <string>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -142,4 +145,76 @@ TEST_CASE("many concurrent file reads at different offsets", "[io][file]") {
         },
         4);
     CHECK(good == readers);
+}
+
+TEST_CASE("pages evicted from the page cache are read back through the slow path", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    // preadv2(RWF_NOWAIT) answers EAGAIN for pages not in the cache: read_at then takes its ring
+    // op (io_uring) or the blocking pool (epoll). POSIX_FADV_DONTNEED drops the clean pages.
+    const std::string path = temp_path("evicted");
+    unlink_on_exit cleanup{path};
+    constexpr std::size_t total = 1u << 20;
+    bool content_ok = false;
+    run([&]() -> weft::task<> {
+        auto f = co_await file::open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        REQUIRE(f);
+        std::vector<std::byte> data(total);
+        fill_pattern(data, 21, 0);
+        auto w = co_await f->write_all_at(data, 0);
+        REQUIRE(w);
+        auto s = co_await f->fdatasync();
+        REQUIRE(s);
+        REQUIRE(::posix_fadvise(f->native_handle(), 0, 0, POSIX_FADV_DONTNEED) == 0);
+        std::vector<std::byte> back(total);
+        for (std::size_t off = 0; off < total; off += block) {
+            auto n = co_await f->read_at({back.data() + off, block}, off);
+            REQUIRE(n);
+            REQUIRE(*n == block);
+        }
+        content_ok = check_pattern(back, 21, 0);
+    });
+    CHECK(content_ok);
+}
+
+TEST_CASE(
+    "a task reading cached data in a loop lets others run and sees its cancellation",
+    "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    // Cached reads complete without suspending; the cooperative budget makes the reader yield.
+    // On one worker, the canceller below runs only if it does: without the budget this test
+    // hangs (and CTest's timeout fails it).
+    const std::string path = temp_path("loop");
+    unlink_on_exit cleanup{path};
+    std::error_code ec;
+    long reads = 0;
+    bool others_ran = false;
+    run(
+        [&]() -> weft::task<> {
+            std::vector<std::byte> data(block * 16);
+            fill_pattern(data, 9, 0);
+            auto w = co_await weft::io::write_file(path, data);
+            REQUIRE(w);
+            auto f = (co_await file::open(path)).value();
+            std::array<std::byte, block> buf{};
+            auto reader = weft::spawn(
+                [](file& fl, std::span<std::byte> b, long& count) -> weft::task<std::error_code> {
+                    for (std::uint64_t i = 0;; ++i) {
+                        auto n = co_await fl.read_at(b, (i % 16) * block);
+                        if (!n) {
+                            co_return n.error();
+                        }
+                        ++count;
+                    }
+                }(f, buf, reads));
+            // Runs only when the reader yields (one worker).
+            co_await weft::yield_now();
+            others_ran = true;
+            co_await weft::yield_now();
+            reader.cancel();
+            ec = co_await reader;
+        },
+        1);
+    CHECK(others_ran);
+    CHECK(ec == std::errc::operation_canceled);
+    CHECK(reads > 0);
 }
