@@ -45,10 +45,11 @@
 //     CAS waiting (and starving, if this waiter has waited over 1 ms and lost after being woken)
 //     and clear woken if we held it, enqueue (a woken loser at the front), count the task blocked,
 //     suspend. Resumed: granted -> done; woken -> next round; cancelled -> fail.
-//   unlock: CAS locked -> 0 when nothing else is set. Otherwise: starving -> hand-off (pop the
-//     head, leave the lock locked, end starvation mode if the queue is empty or the head waited
-//     under 1 ms, wake it); else clear locked, and unless someone is woken or took the lock,
-//     under qlock_ set woken, pop the head, wake it.
+//   unlock: subtract locked (one atomic add, as Go's Unlock; done if nothing else was set).
+//     Otherwise: starving -> hand-off (the set starving bit keeps lockers out; under qlock_ pop
+//     the head, set locked again on its behalf, end starvation mode if the queue is empty or the
+//     head waited under 1 ms, wake it); else, unless someone is woken or took the lock, under
+//     qlock_ set woken, pop the head, wake it.
 //   cancellation hook: under qlock_, remove the waiter if still queued (clearing waiting and
 //     starving if the queue empties) and wake it. A woken waiter whose task is cancelled takes
 //     the lock if it is free, else clears woken (the holder's unlock then wakes the next).
@@ -309,20 +310,13 @@ unique_guard<mutex> mutex::blocking_lock() noexcept {
     }
 }
 
-void mutex::unlock_slow() noexcept {
-    std::uint32_t s = state_.load(std::memory_order_relaxed);
-    for (;;) {
-        WEFT_ASSERT((s & locked_bit) != 0, "weft::sync::mutex: unlock of an unlocked mutex");
-        if ((s & starving_bit) != 0) {
-            hand_off();
-            return;
-        }
-        // release: pairs with the acquire of the next lock.
-        if (state_.compare_exchange_weak(
-                s, s & ~locked_bit, std::memory_order_release, std::memory_order_relaxed)) {
-            s &= ~locked_bit;
-            break;
-        }
+void mutex::unlock_slow(std::uint32_t old) noexcept {
+    // unlock() has subtracted locked_bit already: `old` is the state it replaced.
+    WEFT_ASSERT((old & locked_bit) != 0, "weft::sync::mutex: unlock of an unlocked mutex");
+    std::uint32_t s = old & ~locked_bit;
+    if ((s & starving_bit) != 0) {
+        hand_off(); // nobody can take the lock while starving_bit is set
+        return;
     }
     if ((s & waiting_bit) == 0 || (s & woken_bit) != 0) {
         return;
@@ -351,12 +345,14 @@ void mutex::unlock_slow() noexcept {
 }
 
 void mutex::hand_off() noexcept {
+    // unlock() cleared locked_bit; starving_bit still keeps every locker out (try_lock, spin,
+    // drop_woken and enqueue_or_acquire all test locked | starving), unless a cancellation hook
+    // emptied the queue meanwhile and cleared starving_bit (then the lock is simply free).
     qlock_.lock();
     auto* w = static_cast<detail::mutex_waiter*>(queue_.pop_front());
     if (w == nullptr) {
-        // Every waiter was cancelled since we saw `starving`: release normally.
-        state_.fetch_and(
-            ~(locked_bit | starving_bit | waiting_bit | woken_bit), std::memory_order_release);
+        // Every waiter was cancelled since unlock saw `starving`: the lock is released.
+        state_.fetch_and(~(starving_bit | waiting_bit | woken_bit), std::memory_order_release);
         qlock_.unlock();
         return;
     }
@@ -366,10 +362,13 @@ void mutex::hand_off() noexcept {
     } else if (weft::detail::now_ns() - w->wait_start < starvation_ns) {
         clear = starving_bit; // the head is not starving: back to normal mode (Go does the same)
     }
-    if (clear != 0) {
-        state_.fetch_and(~clear, std::memory_order_acq_rel);
+    // Lock it again, now for w. acq_rel: the unlocker's writes (released by its fetch_sub) reach
+    // w through the wake as well.
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    while (!state_.compare_exchange_weak(
+        s, (s | locked_bit) & ~clear, std::memory_order_acq_rel, std::memory_order_relaxed)) {
     }
-    w->state = detail::wait_state::done; // it owns the lock: locked stays set
+    w->state = detail::wait_state::done; // it owns the lock
     qlock_.unlock();
     detail::wake(w);
 }

@@ -142,11 +142,12 @@ public:
 
     /// Releases the lock (normally the guard does). Aborts if the mutex is not locked.
     void unlock() noexcept {
-        std::uint32_t expected = locked_bit;
+        // One read-modify-write whatever else is set (Go's Unlock: atomic add of -locked): a
+        // contended mutex's line is fought over, and a failed CAS plus a retry costs two trips.
         // release: pairs with the acquire of the next lock.
-        if (!state_.compare_exchange_strong(
-                expected, 0, std::memory_order_release, std::memory_order_relaxed)) {
-            unlock_slow();
+        const std::uint32_t old = state_.fetch_sub(locked_bit, std::memory_order_release);
+        if (old != locked_bit) [[unlikely]] {
+            unlock_slow(old);
         }
     }
 
@@ -181,7 +182,7 @@ private:
     enqueued enqueue_or_acquire(detail::mutex_waiter& w, bool was_woken, bool starve) noexcept;
     bool wait_turn(detail::mutex_waiter& w, bool was_woken, bool starve, bool cancellable) noexcept;
     bool drop_woken() noexcept;
-    void unlock_slow() noexcept;
+    void unlock_slow(std::uint32_t old) noexcept;
     void hand_off() noexcept;
     /// Uncancellable lock (condition_variable re-acquires its mutex through it).
     detail::lock_op lock_uncancellable() noexcept { return detail::lock_op(this, false); }
@@ -191,8 +192,10 @@ private:
     static constexpr std::uint32_t woken_bit = 4;    // a woken waiter is on its way: wake no other
     static constexpr std::uint32_t waiting_bit = 8;  // the queue is not empty
 
-    // locked_bit: set by lock (CAS), cleared by unlock; starving/woken/waiting: changed by CAS
-    // under qlock_ (and by unlock for woken). Read by every lock/unlock.
+    // locked_bit: set by lock (CAS), cleared by unlock (fetch_sub; in starvation mode hand_off
+    // sets it again for the waiter it grants the lock to: meanwhile starving_bit keeps everyone
+    // else out); starving/woken/waiting: changed by CAS under qlock_ (and by unlock for woken).
+    // Read by every lock/unlock.
     std::atomic<std::uint32_t> state_{0};
     detail::spinlock qlock_;      // guards queue_ and the waiters' states
     detail::waiter_list queue_;   // mutex_waiters, FIFO (woken losers go back to the front)
