@@ -405,7 +405,7 @@ TEST_CASE("with_timeout cuts a waiting receive short with timed_out", "[sync][ch
 }
 
 TEST_CASE(
-    "with_timeout cuts a waiting send short with timed_out; the sender keeps its value",
+    "with_timeout cuts a waiting send short with timed_out: the sender keeps its value",
     "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{1}}) {
         INFO(kind_name(cap));

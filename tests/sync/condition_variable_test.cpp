@@ -88,7 +88,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "notify_all wakes every waiter; each returns holding the lock", "[sync][condition_variable]") {
+    "notify_all wakes every waiter: each returns holding the lock", "[sync][condition_variable]") {
     run_on(2, []() -> task<> {
         mutex m;
         condition_variable cv;

@@ -20,7 +20,7 @@ using weft::testing::run_on;
 using namespace std::chrono_literals;
 
 TEST_CASE(
-    "set releases every waiter and later waits complete at once; reset re-arms", "[sync][event]") {
+    "set releases every waiter and later waits complete at once: reset re-arms", "[sync][event]") {
     run_on(2, []() -> task<> {
         event ev;
         int payload = 0; // plain write before set(), read after wait()

@@ -84,7 +84,7 @@ TEST_CASE("a cancelled latch wait reports the error", "[sync][latch]") {
 }
 
 TEST_CASE(
-    "with_timeout on a latch wait reports timed_out; the latch still opens", "[sync][latch]") {
+    "with_timeout on a latch wait reports timed_out: the latch still opens", "[sync][latch]") {
     run_on(2, []() -> task<> {
         latch l(2);
         auto waiter = [](latch* lt) -> task<weft::result<void>> { co_return co_await lt->wait(); };

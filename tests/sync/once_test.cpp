@@ -81,7 +81,7 @@ TEST_CASE("a call that throws does not count: the next caller runs its function"
 }
 
 TEST_CASE(
-    "a waiter cancelled while another runs the function gets the error; the run completes",
+    "a waiter cancelled while another runs the function gets the error: the run completes",
     "[sync][once]") {
     run_on(2, []() -> task<> {
         once o;
@@ -105,7 +105,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "with_timeout on a caller waiting for another's run reports timed_out; the run completes",
+    "with_timeout on a caller waiting for another's run reports timed_out: the run completes",
     "[sync][once]") {
     run_on(2, []() -> task<> {
         once o;

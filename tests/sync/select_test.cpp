@@ -163,7 +163,7 @@ TEST_CASE("select send case waits for a receiver and hands it the value", "[sync
 }
 
 TEST_CASE(
-    "after() fires when no channel is ready in time; a channel case that fires cancels the timer",
+    "after() fires when no channel is ready in time: a channel case that fires cancels the timer",
     "[sync][select]") {
     run_on(2, []() -> task<> {
         channel<int> quiet;
@@ -270,7 +270,7 @@ TEST_CASE("the same channel twice in one select", "[sync][select]") {
 }
 
 TEST_CASE(
-    "a cancelled select reports none and operation_canceled; no case fired", "[sync][select]") {
+    "a cancelled select reports none and operation_canceled: no case fired", "[sync][select]") {
     run_on(2, []() -> task<> {
         channel<int> a;
         channel<int> b(1);

@@ -187,7 +187,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a cancelled waiting reader reports operation_canceled; the writer then runs alone",
+    "a cancelled waiting reader reports operation_canceled: the writer then runs alone",
     "[sync][shared_mutex]") {
     run_on(1, []() -> task<> {
         shared_mutex rw;

@@ -93,7 +93,7 @@ TEST_CASE("a cancelled wait reports the error and leaves the counter alone", "[s
 }
 
 TEST_CASE(
-    "with_timeout on a wait reports timed_out; a later wait still completes",
+    "with_timeout on a wait reports timed_out: a later wait still completes",
     "[sync][wait_group]") {
     run_on(2, []() -> task<> {
         wait_group wg;
