@@ -3,6 +3,7 @@
 
 #include <weft/runtime/detail/frame_allocator.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -25,6 +26,15 @@ struct depot {
     std::vector<batch> batches[frame_classes];
     frame_cache::node* loose[frame_classes] = {}; // single frames freed by non-worker threads
     std::uint32_t loose_count[frame_classes] = {};
+    // batches[c].size() + loose_count[c], written under mu, read without it: a thread whose list
+    // is empty skips the lock when the depot has nothing for it (while live frames grow, every
+    // allocation misses; a stale zero only costs a fresh frame).
+    std::atomic<std::uint32_t> available[frame_classes] = {};
+
+    void publish(std::size_t c) noexcept {
+        available[c].store(static_cast<std::uint32_t>(batches[c].size()) + loose_count[c],
+                           std::memory_order_relaxed);
+    }
 };
 
 depot& the_depot() {
@@ -81,6 +91,7 @@ void frame_cache_release() noexcept {
     for (std::size_t c = 0; c < frame_classes; ++c) {
         if (fc.head[c] != nullptr) {
             d.batches[c].push_back({fc.head[c], fc.count[c]});
+            d.publish(c);
             fc.head[c] = nullptr;
             fc.count[c] = 0;
         }
@@ -90,11 +101,12 @@ void frame_cache_release() noexcept {
 void* frame_refill(std::size_t c) {
     frame_cache& fc = tls_frame_cache;
     depot& d = the_depot();
-    {
+    if (d.available[c].load(std::memory_order_relaxed) != 0) {
         std::lock_guard lk(d.mu);
         if (fc.worker && !d.batches[c].empty()) {
             batch b = d.batches[c].back();
             d.batches[c].pop_back();
+            d.publish(c);
             frame_cache::node* p = b.head;
             fc.head[c] = p->next;
             fc.count[c] = b.count - 1;
@@ -103,6 +115,7 @@ void* frame_refill(std::size_t c) {
         if (frame_cache::node* p = d.loose[c]) {
             d.loose[c] = p->next;
             --d.loose_count[c];
+            d.publish(c);
             return p;
         }
         if (!fc.worker && !d.batches[c].empty()) {
@@ -111,6 +124,7 @@ void* frame_refill(std::size_t c) {
             b.head = p->next;
             if (--b.count == 0) {
                 d.batches[c].pop_back();
+                d.publish(c);
             }
             return p;
         }
@@ -132,6 +146,7 @@ void frame_spill(std::size_t c) noexcept {
     depot& d = the_depot();
     std::lock_guard lk(d.mu);
     d.batches[c].push_back({head, frame_batch});
+    d.publish(c);
 }
 
 void frame_free_foreign(void* p, std::size_t c) noexcept {
@@ -141,6 +156,7 @@ void frame_free_foreign(void* p, std::size_t c) noexcept {
     f->next = d.loose[c];
     d.loose[c] = f;
     ++d.loose_count[c];
+    d.publish(c);
 }
 
 } // namespace weft::detail

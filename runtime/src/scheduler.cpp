@@ -225,7 +225,7 @@ void worker::push_yielded(std::coroutine_handle<> h) {
 
 void worker::push_wakeup(std::coroutine_handle<> h) {
     fifo_.push_back(h);
-    fifo_size_.store(fifo_.size(), std::memory_order_relaxed);
+    fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
 }
 
 void worker::register_timer(timer_node* n) {
@@ -352,7 +352,7 @@ std::coroutine_handle<> worker::next_local() {
             }
             return from_item(p);
         }
-        if (!fifo_.empty()) {
+        if (fifo_head_ != fifo_.size()) {
             return take_fifo(); // a wake-up (channel partner, I/O completion): FIFO order
         }
     }
@@ -373,10 +373,16 @@ std::coroutine_handle<> worker::next_local_slow() {
         if (auto h = pull_global()) {
             return h;
         }
-        if (!fifo_.empty()) {
-            auto h = fifo_.front();
-            fifo_.erase(fifo_.begin());
-            fifo_size_.store(fifo_.size(), std::memory_order_relaxed);
+        if (fifo_head_ != fifo_.size()) {
+            auto h = fifo_[fifo_head_++]; // the oldest wake-up, in O(1)
+            if (fifo_head_ == fifo_.size()) {
+                fifo_.clear();
+                fifo_head_ = 0;
+            } else if (fifo_head_ > 1024 && fifo_head_ > fifo_.size() / 2) {
+                fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
+                fifo_head_ = 0; // amortised O(1): the dead space is more than what is moved
+            }
+            fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
             return h;
         }
         if (void* p = deque_.steal()) { // oldest local task: no LIFO pair starves the rest
@@ -405,16 +411,17 @@ std::coroutine_handle<> worker::next_local_slow() {
 }
 
 std::coroutine_handle<> worker::take_fifo() {
-    if (fifo_.empty()) {
+    if (fifo_head_ == fifo_.size()) {
         return {};
     }
     // Called with an empty deque. Oldest nearest the bottom: pop order is FIFO order, and
     // thieves take the newest.
-    for (std::size_t i = fifo_.size(); i-- > 1;) {
+    for (std::size_t i = fifo_.size(); i-- > fifo_head_ + 1;) {
         deque_.push(to_item(fifo_[i]));
     }
-    std::coroutine_handle<> first = fifo_[0];
+    std::coroutine_handle<> first = fifo_[fifo_head_];
     fifo_.clear();
+    fifo_head_ = 0;
     fifo_size_.store(0, std::memory_order_relaxed);
     if (!deque_.empty()) {
         sched_.maybe_notify_local();
@@ -580,7 +587,7 @@ bool worker::drained() noexcept {
     // Owner only, after shutdown's exit_: nothing local may be left behind. The quiet check that
     // set exit_ read other workers' state without stopping them, so a wake-up can still be in
     // flight here (an I/O completion reaped while this worker counted as asleep).
-    if (!deque_.empty() || !fifo_.empty() || !timers_.empty() ||
+    if (!deque_.empty() || fifo_head_ != fifo_.size() || !timers_.empty() ||
         inbox_.load(std::memory_order_acquire) != nullptr) {
         return false;
     }

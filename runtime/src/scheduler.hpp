@@ -102,7 +102,8 @@ private:
     const unsigned index_;
     chase_lev_deque deque_;
     std::vector<std::coroutine_handle<>> fifo_; // owner only: yielded and woken tasks, FIFO
-    std::atomic<std::size_t> fifo_size_{0};     // fifo_.size() for other threads' checks
+    std::size_t fifo_head_ = 0;                 // owner only: fifo_[fifo_head_] is the oldest
+    std::atomic<std::size_t> fifo_size_{0};     // live entries, for other threads' checks
     timer_heap timers_;                            // owner only
     std::atomic<timer_node*> inbox_{nullptr};      // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
