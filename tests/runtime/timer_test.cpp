@@ -263,16 +263,11 @@ TEST_CASE("stress: cancel races with sleeping and finishing tasks", "[.][stress]
     for (int i = 0; i < iters; ++i) {
         std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
         INFO("iteration " << i << ", " << workers << " workers");
-        // The deadlock detector is off: what this test checks is that no race ever hangs a join
-        // (a hang runs into the CTest timeout). KNOWN RUNTIME BUG (reported): with the detector
-        // on, scheduler::check_deadlock() now and then declares a deadlock here that is none
-        // (seen once under TSan at 8 workers, on a loaded machine). It checks "every worker
-        // asleep" once, then reads the per-worker counters while a worker that a cancellation
-        // woke directly (post_cancelled_timer -> unpark, still listed as a sleeper) drains its
-        // inbox and runs the victim to its end: it can count the joiner as blocked and then the
-        // victim as finished, and find live == blocked.
+        // The deadlock detector stays on: no race may hang a join (a hang runs into the CTest
+        // timeout) and none may look like a deadlock. (It once declared a false one here: it
+        // read "every worker asleep", then the counters, while a worker woken directly by a
+        // cancellation ran the victim to its end; it now re-checks that no worker woke meanwhile.)
         weft::runtime_options opts{.workers = workers};
-        opts.detect_deadlock = false;
         weft::runtime rt(std::move(opts));
         cancel_races(rt, static_cast<std::uint64_t>(i), 50);
     }
