@@ -6,10 +6,13 @@
 //     auto n = co_await f.read_at(buf, 0);                 // result<size_t>; 0 at or past the end
 //     auto all = co_await weft::io::read_file("config.json");   // result<std::vector<std::byte>>
 //
-// With io_uring, open/read/write/fsync are ring operations (IORING_OP_OPENAT, READ, WRITE,
-// FSYNC). With epoll, a read first tries preadv2(RWF_NOWAIT) (a page-cache hit costs one syscall
-// on the worker) and everything else runs on the blocking pool (weft::spawn_blocking), so a slow
-// disk never blocks a worker. size() and close() are synchronous (fstat, close).
+// read_at first tries preadv2(RWF_NOWAIT) on the worker, with either backend: a page-cache hit
+// costs one system call and does not suspend the task (cheaper than a ring op; see src/file.cpp).
+// Such reads count against the task's cooperative budget: when it is spent, the task yields and
+// then fails with operation_canceled if it was cancelled meanwhile. A miss, and every other
+// operation, is an io_uring ring op (IORING_OP_OPENAT, READ, WRITE, FSYNC), or with epoll runs on
+// the blocking pool (weft::spawn_blocking), so a slow disk never blocks a worker. size() and
+// close() are synchronous (fstat, close).
 //
 // Thread-safety: ops at distinct offsets may run concurrently from several tasks (pread/pwrite
 // semantics). close() from any thread cancels ring ops in flight; blocking-pool calls that already
