@@ -1007,6 +1007,9 @@ bool block_until_done(scheduler& s, promise_base& p) {
             reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(w)) | join_listener_tag,
             std::memory_order_acq_rel,
             std::memory_order_acquire)) {
+        // The workers may all have gone to sleep before we registered: their last deadlock check
+        // found no waiter to release. Check once more now that we are one.
+        s.check_deadlock();
         w->sem.acquire();
     }
     s.remove_block_waiter(w);

@@ -148,7 +148,6 @@ private:
 
     bool any_work_visible() const noexcept;
     bool quiescent() const noexcept;
-    void check_deadlock() noexcept;
     void sysmon_main();
 
 public:
@@ -158,6 +157,9 @@ public:
         std::atomic<bool> deadlocked{false};
     };
     void add_block_waiter(block_waiter* w);
+    /// Reports a deadlock (and releases the block_on waiters) when every task waits on weft
+    /// primitives and nothing can wake one. Cheap when the runtime is busy.
+    void check_deadlock() noexcept;
     void remove_block_waiter(block_waiter* w);
 
 private:
