@@ -73,10 +73,22 @@
 //   the task (the node lives in the task's frame, so the task must not run before the unlink).
 //
 // Shutdown
-//   stopping_ makes every cancellable await complete with operation_canceled and makes each worker
-//   fire all its timers. The shutting-down thread waits until every worker sleeps with no global
-//   work and an idle blocking pool, then sets exit_ and joins the workers. Tasks still suspended
-//   then are abandoned and counted (runtime.hpp).
+//   stopping_ makes every cancellable await complete with operation_canceled, makes each worker
+//   fire all its timers, and makes each reactor cancel its operations in flight. The shutting-down
+//   thread waits for quiescent(): every worker asleep with empty queues, no timers and no I/O
+//   pending, no global work, an idle blocking pool, and no worker woke during the scan (the sleep
+//   epoch). It reads other threads' state without stopping them, so one gap remains (a reactor
+//   reaping a completion inside park()); hence after exit_ each worker still runs what is local
+//   and waits for its own I/O before it leaves (worker::drained). Reactors are destroyed only
+//   after every worker has joined. Tasks still suspended then are abandoned and counted
+//   (runtime.hpp).
+//
+// Deadlock detection
+//   The last worker to park, with no timer anywhere, runs check_deadlock(): quiescent(), then the
+//   per-kind counts of tasks blocked on weft primitives (blocked_enter/leave) against the live
+//   task count, then quiescent() again (a worker woken in between would have changed the counts).
+//   If every live task is blocked, the block_on waiters are released with errc::deadlock. A
+//   block_on that registers after the workers went to sleep runs the check itself.
 //
 // Long polls (sysmon)
 //   Stackless tasks cannot be pre-empted; a task that computes for 100 ms without an await holds
