@@ -94,6 +94,12 @@ public:
         return b > t ? static_cast<std::size_t>(b - t) : 0;
     }
     bool empty() const noexcept { return size() == 0; }
+    /// Owner only: exact when it says empty (bottom_ is ours; top_ only grows, so a stale top_
+    /// can only make a non-empty answer wrong, and pop() settles that). Lets the owner skip
+    /// pop()'s seq_cst store when it has only wake-ups to run.
+    bool owner_sees_empty() const noexcept {
+        return bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed);
+    }
 
 private:
     struct array {

@@ -358,7 +358,11 @@ std::coroutine_handle<> worker::next_local() {
     ++tick_;
     if (tick_ % fairness_interval != 0 && inbox_.load(std::memory_order_relaxed) == nullptr)
         [[likely]] {
-        if (void* p = deque_.pop()) {
+        if (deque_.owner_sees_empty()) {
+            if (fifo_head_ != fifo_.size()) {
+                return take_fifo(); // a wake-up (channel partner, I/O completion): FIFO order
+            }
+        } else if (void* p = deque_.pop()) {
             if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && !deque_.empty()) {
                 sched_.maybe_notify_local();
             }
@@ -432,6 +436,12 @@ std::coroutine_handle<> worker::take_fifo() {
         deque_.push(to_item(fifo_[i]));
     }
     std::coroutine_handle<> first = fifo_[fifo_head_];
+    if (fifo_.size() - fifo_head_ == 1) [[likely]] { // one wake-up: nothing to move or notify
+        fifo_.clear();
+        fifo_head_ = 0;
+        fifo_size_.store(0, std::memory_order_relaxed);
+        return first;
+    }
     fifo_.clear();
     fifo_head_ = 0;
     fifo_size_.store(0, std::memory_order_relaxed);
