@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using weft::join_handle;
@@ -213,6 +215,23 @@ TEST_CASE(
             }
         });
     }
+}
+
+TEST_CASE(
+    "recv() can be taken as a plain std::optional<T>, as the issue spells it", "[sync][channel]") {
+    static_assert(std::is_convertible_v<
+                  recv_result<std::unique_ptr<int>>,
+                  std::optional<std::unique_ptr<int>>>);
+    run_on(1, []() -> task<> {
+        channel<std::unique_ptr<int>> ch(2);
+        REQUIRE(ch.try_send(std::make_unique<int>(6)));
+        ch.close();
+        std::optional<std::unique_ptr<int>> v = co_await ch.recv();
+        REQUIRE(v.has_value());
+        CHECK(**v == 6);
+        std::optional<std::unique_ptr<int>> none = co_await ch.recv(); // closed and drained
+        CHECK_FALSE(none.has_value());
+    });
 }
 
 TEST_CASE("a send on a closed channel fails and the value is not consumed", "[sync][channel]") {
