@@ -780,7 +780,6 @@ TEST_CASE(
     auto out = weft::testing::run_in_child([] {
         try {
             run_on(2, []() -> task<> {
-                co_await weft::testing::let_block_on_register();
                 channel<int> a;
                 channel<int> b;
                 auto h = weft::spawn([](channel<int> c) -> task<int> {

@@ -316,7 +316,6 @@ TEST_CASE(
     auto out = weft::testing::run_in_child([] {
         try {
             run_on(2, []() -> task<> {
-                co_await weft::testing::let_block_on_register();
                 mutex m;
                 auto g = co_await m.lock();
                 auto h = weft::spawn([](mutex* mx) -> task<int> {

@@ -466,7 +466,6 @@ TEST_CASE("deadlock: tasks that all wait in select are reported", "[sync][select
     auto out = weft::testing::run_in_child([] {
         try {
             run_on(1, []() -> task<> {
-                co_await weft::testing::let_block_on_register();
                 channel<int> a;
                 channel<int> b;
                 (void)co_await select(a.recv_case(), b.send_case(1));

@@ -32,16 +32,6 @@ auto run_on(std::size_t workers, Main&& main, bool detect_deadlock = true) {
     return weft::run(std::forward<Main>(main), std::move(opts));
 }
 
-/// Deadlock tests start with this. KNOWN RUNTIME BUG: runtime::block_on registers the waiter the
-/// deadlock detector reports to only after it has queued the main task; a main task that
-/// deadlocks before that is never reported (the detector runs when the last worker parks, finds no
-/// registered waiter, and does not look again), and run() hangs. Seen under ThreadSanitizer,
-/// whose slowdown widens the window. A pending timer keeps the detector waiting until the main
-/// thread has registered.
-inline task<> let_block_on_register() {
-    co_await weft::sleep_for(std::chrono::milliseconds(50));
-}
-
 /// How a forked child ended.
 struct child_outcome {
     bool exited = false;  ///< exited normally (see status)

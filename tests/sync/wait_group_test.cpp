@@ -150,7 +150,6 @@ TEST_CASE("deadlock: a wait nobody will end is reported", "[sync][wait_group][de
     auto out = weft::testing::run_in_child([] {
         try {
             run_on(1, []() -> task<> {
-                co_await weft::testing::let_block_on_register();
                 wait_group wg;
                 wg.add(1); // and nobody calls done()
                 (void)co_await wg.wait();
