@@ -9,7 +9,8 @@
 // the same copy, and the scheduler's small submit batches (~3 reads per io_uring_enter) do not
 // amortize the system call. Inline reads are charged to the task's cooperative budget; when it
 // is spent the task yields (checkpoint below), so a loop over cached data lets the other tasks
-// run and sees its cancellation within one budget.
+// run. They arm no cancel hook (nothing is pending), so each one checks first whether the task was
+// cancelled or the runtime is stopping (cancel_probe), and fails fast as a ring op would.
 // Everything else: io_uring ring ops (OPENAT, READ, WRITE, FSYNC); epoll: the blocking pool, with
 // a use of the descriptor held, so that a concurrent close() cannot recycle the number under the
 // pool thread.
@@ -86,29 +87,41 @@ ssize_t read_nowait(detail::fd_state* st, std::span<std::byte> buf, std::uint64_
     return n >= 0 ? n : -err;
 }
 
-/// Awaited when inline reads have spent the task's budget: queues the task behind the others on
-/// its worker (idle workers may steal it), then reports a cancellation (or runtime shutdown) that
-/// came meanwhile. Inline reads arm no cancel hook, so this is where they notice one.
-class checkpoint {
+/// What a cancelled task (or a stopping runtime) gets from read_at's inline path, or no error.
+std::error_code cancelled(const weft::detail::cancel_state* c) noexcept {
+    if (weft::detail::runtime_stopping()) {
+        return std::make_error_code(std::errc::operation_canceled);
+    }
+    if (c != nullptr && c->requested()) {
+        return c->error();
+    }
+    return {};
+}
+
+/// co_await gives the awaiting task's cancellation state, without suspending. Inline reads arm no
+/// cancel hook, so they look at it themselves: a cancelled task fails fast, as every ring op does
+/// in op_start.
+class cancel_probe {
 public:
     bool await_ready() const noexcept { return false; }
     template <class P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
         cancel_ = weft::detail::cancel_of(h);
-        weft::detail::yield_to_back(h);
+        return false; // resume at once
     }
-    std::error_code await_resume() const noexcept {
-        if (weft::detail::runtime_stopping()) {
-            return std::make_error_code(std::errc::operation_canceled);
-        }
-        if (cancel_ != nullptr && cancel_->requested()) {
-            return cancel_->error();
-        }
-        return {};
-    }
+    weft::detail::cancel_state* await_resume() const noexcept { return cancel_; }
 
 private:
     weft::detail::cancel_state* cancel_ = nullptr;
+};
+
+/// Awaited when inline reads have spent the task's budget: queues the task behind the others on
+/// its worker (idle workers may steal it) and resumes it when its turn comes.
+class checkpoint {
+public:
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { weft::detail::yield_to_back(h); }
+    void await_resume() const noexcept {}
 };
 
 /// Runs `f(fd)` on the blocking pool with a use of the descriptor held.
@@ -175,10 +188,13 @@ result<file> file::from_fd(int fd) noexcept {
 task<result<std::size_t>> file::read_at(std::span<std::byte> buf, std::uint64_t offset) {
     if (!buf.empty()) {
         // 1. Page-cache hit: served here, one system call, no suspension (see the file comment).
+        //    A cancelled task fails first; a task whose budget is spent yields first.
+        const weft::detail::cancel_state* c = co_await cancel_probe{};
         if (weft::detail::budget_exhausted()) {
-            if (std::error_code ec = co_await checkpoint{}) {
-                co_return ec;
-            }
+            co_await checkpoint{};
+        }
+        if (std::error_code ec = cancelled(c)) {
+            co_return ec;
         }
         ssize_t n = read_nowait(st_, buf, offset);
         if (n >= 0) {

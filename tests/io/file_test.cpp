@@ -218,3 +218,34 @@ TEST_CASE(
     CHECK(ec == std::errc::operation_canceled);
     CHECK(reads > 0);
 }
+
+TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    // One worker: the spawned reader cannot start before the cancel below (it runs when the
+    // parent awaits it), so it starts cancelled, and a cached read must not succeed (as every
+    // other op fails fast in a cancelled task).
+    const std::string path = temp_path("cancelled");
+    unlink_on_exit cleanup{path};
+    std::error_code ec;
+    bool ran = false;
+    run(
+        [&]() -> weft::task<> {
+            auto w = co_await weft::io::write_file(path, std::string_view("cached bytes"));
+            REQUIRE(w);
+            auto f = (co_await file::open(path)).value();
+            auto warm = co_await weft::io::read_file_string(path); // in the page cache now
+            REQUIRE(warm);
+            auto reader = weft::spawn(
+                [](file& fl, bool& started) -> weft::task<std::error_code> {
+                    started = true;
+                    std::array<std::byte, 16> b{};
+                    auto n = co_await fl.read_at(b, 0);
+                    co_return n ? std::error_code{} : n.error();
+                }(f, ran));
+            reader.cancel();
+            ec = co_await reader;
+        },
+        1);
+    CHECK(ran); // cancel() does not drop a task: it runs, and its awaits fail (spawn.hpp)
+    CHECK(ec == std::errc::operation_canceled);
+}
