@@ -22,6 +22,9 @@
 
 #include <coroutine>
 #include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace weft {
@@ -31,6 +34,35 @@ class [[nodiscard("a task does nothing until it is co_awaited or spawned")]] tas
 
 namespace detail {
 
+/// Where a task's result waits for its awaiter. A result type that needs no destructor (int,
+/// pointers, small structs) is stored without std::optional's engaged flag: nothing has to know
+/// whether it was ever written, and the frame is 8 bytes smaller (skynet, fib and spawn_join
+/// return int64: 104-byte frames become 96, one size class down).
+template <class T>
+struct result_slot {
+    std::optional<T> v;
+    template <class U>
+    void set(U&& u) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        v.emplace(std::forward<U>(u));
+    }
+    T take() { return std::move(*v); }
+};
+
+template <class T>
+    requires std::is_trivially_destructible_v<T>
+struct result_slot<T> {
+    result_slot() noexcept {}
+    union {
+        char none_ = 0;
+        T v;
+    };
+    template <class U>
+    void set(U&& u) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        std::construct_at(&v, std::forward<U>(u));
+    }
+    T take() { return std::move(v); }
+};
+
 template <class T>
 class task_promise : public promise_base {
 public:
@@ -39,7 +71,7 @@ public:
 
     template <class U>
     void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        value_.emplace(std::forward<U>(v));
+        value_.set(std::forward<U>(v));
     }
 
     /// The result: the value, or the exception rethrown.
@@ -47,12 +79,12 @@ public:
         if (exception_) {
             std::rethrow_exception(exception_);
         }
-        return std::move(*value_);
+        return value_.take();
     }
     bool has_exception() const noexcept { return exception_ != nullptr; }
 
 private:
-    std::optional<T> value_;
+    result_slot<T> value_;
 };
 
 template <>
