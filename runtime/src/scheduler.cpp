@@ -1138,7 +1138,7 @@ bool sleep_awaiter::suspend(std::coroutine_handle<> h) noexcept {
     timer_register(&node_);
     if (runtime_stopping() || (cancel_ != nullptr && !cancel_->arm(this))) {
         tls_worker->try_cancel_local_timer(&node_);
-        cancelled_ = true;
+        node_.state.store(timer_node::cancelled, std::memory_order_relaxed); // nobody else saw it
         return false;
     }
     return true;
@@ -1155,7 +1155,6 @@ void sleep_awaiter::on_cancel(cancel_hook* hook) noexcept {
             std::memory_order_acquire)) {
         return; // already fired: the task is queued and will see a normal wake-up
     }
-    self->cancelled_ = true;
     worker* owner = self->node_.owner;
     if (owner == tls_worker) {
         owner->try_cancel_local_timer(&self->node_);

@@ -52,11 +52,13 @@ public:
         if (cancel_ != nullptr) {
             cancel_->disarm();
         }
-        // A shutdown fires every timer early: a sleep cut short that way was cancelled too.
-        if (!cancelled_ && runtime_stopping() && now_ns() < node_.deadline_ns) {
-            cancelled_ = true;
+        // Cancelled: the node says so (whoever cancelled it set that before resuming us). A
+        // shutdown fires every timer early: a sleep cut short that way was cancelled too.
+        bool cancelled = node_.state.load(std::memory_order_acquire) == timer_node::cancelled;
+        if (!cancelled && runtime_stopping() && now_ns() < node_.deadline_ns) {
+            cancelled = true;
         }
-        if (cancelled_) {
+        if (cancelled) {
             return cancel_ != nullptr ? cancel_->error()
                                       : std::make_error_code(std::errc::operation_canceled);
         }
@@ -67,9 +69,8 @@ private:
     bool suspend(std::coroutine_handle<> h) noexcept;
     static void on_cancel(cancel_hook * hook) noexcept;
 
-    timer_node node_;
+    timer_node node_; // node_.state == cancelled is how a cancelled sleep is told apart
     cancel_state* cancel_ = nullptr;
-    bool cancelled_ = false; // written before the task is resumed, by whoever resumes it
 };
 
 } // namespace detail
