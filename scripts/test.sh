@@ -95,8 +95,10 @@ run_flavor() {
   local start=$SECONDS cpu_start
   cpu_now
   cpu_start=$cpu
+  # Examples in every flavor: their tests (tests/io/examples_test.py) fuzz http_hello, which is
+  # worth doing under the sanitizers too.
   local examples=OFF
-  [[ $name == opt && -f examples/CMakeLists.txt ]] && examples=ON
+  [[ -f examples/CMakeLists.txt ]] && examples=ON
 
   log "$name: configure ($dir)"
   if ! cmake -G Ninja -S . -B "$dir" \
