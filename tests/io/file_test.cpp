@@ -1,5 +1,5 @@
-// weft::io::file and the whole-file helpers on both backends (io_uring ring ops; epoll: page-cache
-// reads inline, the rest on the blocking pool).
+// weft::io::file and the whole-file helpers on both backends (page-cache reads inline with
+// preadv2(RWF_NOWAIT) on both; the rest: io_uring ring ops, or the blocking pool under epoll).
 
 #include "io_test_support.hpp"
 
