@@ -358,15 +358,14 @@ std::coroutine_handle<> worker::next_local() {
     ++tick_;
     if (tick_ % fairness_interval != 0 && inbox_.load(std::memory_order_relaxed) == nullptr)
         [[likely]] {
-        if (deque_.owner_sees_empty()) {
-            if (fifo_head_ != fifo_.size()) {
-                return take_fifo(); // a wake-up (channel partner, I/O completion): FIFO order
+        // With only wake-ups queued, skip pop()'s seq_cst store (owner_sees_empty is exact).
+        if (!deque_.owner_sees_empty()) {
+            if (void* p = deque_.pop()) {
+                if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && !deque_.empty()) {
+                    sched_.maybe_notify_local();
+                }
+                return from_item(p);
             }
-        } else if (void* p = deque_.pop()) {
-            if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && !deque_.empty()) {
-                sched_.maybe_notify_local();
-            }
-            return from_item(p);
         }
         if (fifo_head_ != fifo_.size()) {
             return take_fifo(); // a wake-up (channel partner, I/O completion): FIFO order

@@ -1,12 +1,17 @@
 // The deadlock report of weft::run / runtime::block_on (runtime/src/scheduler.cpp,
 // check_deadlock): every task waits on a weft primitive and nothing can wake one, so run() throws
 // std::system_error(weft::errc::deadlock) instead of hanging. (The sync tests cover each kind of
-// wait; these check the runtime's side of it.)
+// wait; these check the runtime's side of it.) The deadlocked tasks are abandoned, as documented,
+// so each scenario runs in a forked child that exits without the leak check.
 #include <weft/runtime.hpp>
 #include <weft/sync.hpp>
 
+#include "../sync/sync_test.hpp" // run_in_child
+
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 namespace {
@@ -16,39 +21,52 @@ weft::task<> recv_forever() {
     (void)co_await ch.recv();
 }
 
+/// Runs `main` on 2 workers; true if run() reported a deadlock.
+template <class Main>
+bool reports_deadlock(Main main) {
+    weft::runtime_options opts;
+    opts.workers = 2;
+    try {
+        weft::run(std::move(main), std::move(opts));
+    } catch (const std::system_error& e) {
+        return e.code() == weft::errc::deadlock;
+    }
+    return false;
+}
+
 } // namespace
 
 TEST_CASE(
     "a main task that deadlocks at once is reported every time (the waiter registers late)",
     "[runtime][deadlock]") {
     // run() queues the main task, then registers the waiter the report releases: the workers
-    // can all be asleep, their last check done, before it registers. 200 rounds on 2 workers;
-    // a miss hangs (the CTest timeout fails it).
-    for (int round = 0; round < 200; ++round) {
-        INFO("round " << round);
-        weft::runtime_options opts;
-        opts.workers = 2;
-        bool reported = false;
-        try {
-            weft::run([]() -> weft::task<> { co_await recv_forever(); }, std::move(opts));
-        } catch (const std::system_error& e) {
-            reported = e.code() == weft::errc::deadlock;
+    // can all be asleep, their last check done, before it registers. 200 rounds; a miss hangs
+    // (the CTest timeout fails it).
+    auto out = weft::testing::run_in_child([] {
+        for (int round = 0; round < 200; ++round) {
+            if (!reports_deadlock([]() -> weft::task<> { co_await recv_forever(); })) {
+                std::fprintf(stderr, "round %d: no deadlock reported\n", round);
+                std::_Exit(4);
+            }
         }
-        REQUIRE(reported);
-    }
+        std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
 }
 
 TEST_CASE("a deadlock behind a join is reported with the joiner counted", "[runtime][deadlock]") {
-    weft::runtime_options opts;
-    opts.workers = 2;
-    CHECK_THROWS_MATCHES(
-        weft::run(
-            []() -> weft::task<> {
-                auto h = weft::spawn(recv_forever());
-                co_await h;
-            },
-            std::move(opts)),
-        std::system_error,
-        Catch::Predicate<std::system_error>(
-            [](const std::system_error& e) { return e.code() == weft::errc::deadlock; }));
+    auto out = weft::testing::run_in_child([] {
+        const bool reported = reports_deadlock([]() -> weft::task<> {
+            auto h = weft::spawn(recv_forever());
+            co_await h;
+        });
+        std::_Exit(reported ? 3 : 4);
+    });
+    INFO(out.err);
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+    CHECK(out.err.find("all tasks are asleep - deadlock!") != std::string::npos);
+    CHECK(out.err.find("1 joining, 1 on channels") != std::string::npos);
 }

@@ -620,14 +620,17 @@ task<int> producer_slot(
     co_return 0;
 }
 
-/// Receives until the channel is closed and drained (0) or the task is cancelled (1).
-task<int> receive_all(receiver<std::int64_t> rx, weft::testing::ledger* seen) {
+/// Receives until the channel is closed and drained (0) or the task is cancelled (1); counts
+/// what it received in *got.
+task<int>
+receive_all(receiver<std::int64_t> rx, weft::testing::ledger* seen, std::atomic<std::int64_t>* got) {
     for (;;) {
         auto v = co_await rx.recv();
         if (!v) {
             co_return v.closed() ? 0 : 1;
         }
         seen->received(*v);
+        got->fetch_add(1, std::memory_order_relaxed);
     }
 }
 
@@ -637,10 +640,19 @@ task<int> consumer_slot(
     std::uint64_t seed,
     std::uint64_t max_us,
     mpmc_cuts* cuts) {
-    for (;;) {
-        auto h = weft::spawn(receive_all(rx, seen));
+    for (int round = 0;; ++round) {
+        std::atomic<std::int64_t> got{0}; // outlives the receiver: it is joined below
+        auto h = weft::spawn(receive_all(rx, seen, &got));
         seed = weft::testing::splitmix64(seed);
-        co_await weft::sleep_for(std::chrono::microseconds(1 + seed % max_us));
+        if (round % 2 == 0) {
+            // Cut after a random number of values: this cancellation lands while values move
+            // however fast the run is (an unbounded channel's run can end before a timed one).
+            const auto k = static_cast<std::int64_t>(1 + seed % 1000);
+            (void)co_await weft::testing::yield_until(
+                [&] { return got.load(std::memory_order_relaxed) >= k || h.is_done(); });
+        } else {
+            co_await weft::sleep_for(std::chrono::microseconds(1 + seed % max_us));
+        }
         h.cancel();
         if (co_await h == 0) {
             co_return 0; // closed and drained
