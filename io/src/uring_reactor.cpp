@@ -364,8 +364,10 @@ std::size_t uring_reactor::drain_inbox() noexcept {
             if (o->internal) {
                 woken += accept_final(o->st, static_cast<std::int32_t>(o->res));
             } else {
-                count_pending(-1);
+                // Queue first, then stop counting: the runtime's quiescence check reads
+                // pending() before the queues, so the task is always seen in one of them.
                 weft::detail::schedule_wakeup(o->waiter);
+                count_pending(-1);
                 ++woken;
             }
         } else {
@@ -503,8 +505,8 @@ std::size_t uring_reactor::on_op_cqe(op& o, std::int32_t res) noexcept {
     if ((prev & st_posted) != 0) {
         return 0; // the inbox drain resumes it (invariant 2); still counted in pending()
     }
+    weft::detail::schedule_wakeup(o.waiter); // queued before pending() drops (see drain_inbox)
     count_pending(-1);
-    weft::detail::schedule_wakeup(o.waiter);
     return 1;
 }
 
