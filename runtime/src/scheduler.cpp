@@ -685,10 +685,11 @@ scheduler::~scheduler() {
 bool scheduler::quiescent() const noexcept {
     // A consistent picture without stopping anyone: every worker asleep before and after the
     // scan, and none woke in between (same epoch), so no worker changed what we read. One gap is
-    // left: a reactor reaps completions inside park(), while its worker still counts as asleep;
-    // if it drops pending() before it queues the task, the scan can miss that task. I/O is read
-    // first to narrow the gap, and shutdown closes it: each worker drains its own queues and I/O
-    // before it exits (worker::drained).
+    // left: a reactor reaps completions inside park(), while its worker still counts as asleep.
+    // Reactors queue the task before pending() drops (weft::io's io_uring reactor does), and I/O
+    // is read first, so such a task is seen in one place or the other; shutdown also closes the
+    // gap for any reactor: each worker drains its own queues and I/O before it exits
+    // (worker::drained).
     const std::uint64_t epoch = sleep_epoch_.load(std::memory_order_seq_cst);
     if (num_sleeping_.load(std::memory_order_seq_cst) != workers_.size() ||
         global_len_.load(std::memory_order_seq_cst) != 0 || blocking_.in_flight() != 0) {

@@ -8,7 +8,9 @@
 //   - park()   instead of the futex parker when the worker has nothing to do: sleep in the
 //              poller until a completion, an unpark() or the nearest timer deadline.
 //   - unpark() from any thread: make park() return, or the next park() return at once.
-//   - pending() operations in flight: the deadlock detector counts them as possible wakers.
+//   - pending() operations in flight: the deadlock detector and shutdown count them as possible
+//              wakers. An op should stay counted until its task has been queued
+//              (schedule_wakeup), so that a check reading pending() and then the queues sees it.
 // weft::io installs its factory with set_reactor_factory() during static initialisation; runtimes
 // created afterwards give every worker a reactor. Without it, workers park on a futex.
 #pragma once
