@@ -76,6 +76,10 @@ SERVERS = {
         ("weft (epoll)",    "echo_server", ["0"], {"WEFT_IO_BACKEND": "epoll"}),
         ("Go",              "go_server",   ["echo"], {}),
         ("Tokio",           "tokio_server", ["echo"], {}),
+        # Not competitors: the cheapest server per kernel interface, no runtime (floor_echo.cpp).
+        ("floor: epoll",    "floor_echo",  ["epoll"], {}),
+        ("floor: io_uring", "floor_echo",  ["uring"], {}),
+        ("floor: multishot", "floor_echo", ["multishot"], {}),
     ],
     "http": [
         ("weft (io_uring)", "http_hello",   ["0"], {}),
@@ -474,6 +478,7 @@ def main():
         "go_server": os.path.join(build, "bench", "go_server"),
         "tokio_server": os.path.join(build, "bench", "tokio_server"),
         "weft_bench": os.path.join(build, "bench", "weft_bench"),
+        "floor_echo": os.path.join(build, "bench", "floor_echo"),
     }
     notes = []
     paths = {}
@@ -532,7 +537,9 @@ def main():
                          fmt_ratio(ref["rps"], m["rps"]) if m and ref else NA])
         # Targets (issue #4).
         if ref:
-            others = [(l, med[l]) for l, _, _, _ in SERVERS[kind][2:] if l in med]
+            others = [(l, med[l]) for l, _, _, _ in SERVERS[kind][2:]
+                      if l in med and not l.startswith("floor")]
+            floors = [(l, med[l]) for l, _, _, _ in SERVERS[kind] if l in med and l.startswith("floor")]
             epoll = med.get(SERVERS[kind][1][0])
             if kind == "echo" and others:
                 best_l, best = max(others, key=lambda x: x[1]["rps"])
@@ -543,6 +550,11 @@ def main():
                               % (fmt_params(p), ref["rps"], r, best_l, best["rps"],
                                  verdict(r >= TARGET_ECHO), TARGET_ECHO, ref["p99"], best["p99"],
                                  verdict(p99_ok)))
+                for fl, f in floors:
+                    checks.append("echo %s: %s (no runtime, floor_echo.cpp) %.0f req/s = %.2fx %s, "
+                                  "%.1f us CPU/req: what the kernel path allows"
+                                  % (fmt_params(p), fl, f["rps"], f["rps"] / best["rps"], best_l,
+                                     f["cpu"] if f.get("cpu") is not None else float("nan")))
             if kind == "http":
                 hyper = med.get("Tokio+hyper")
                 if hyper:
