@@ -207,6 +207,9 @@ bool uring_reactor::init() noexcept {
     ring_ok_ = true;
     (void)io_uring_ring_dontfork(&ring_);
     efd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    // The ring's own descriptor registered: io_uring_enter skips its fget/fput (an optimisation;
+    // a kernel without it just says no).
+    (void)io_uring_register_ring_fd(&ring_);
     return efd_ >= 0;
 }
 
@@ -540,11 +543,25 @@ bool uring_reactor::start_accept(op& o) noexcept {
         stop_timer_local(o);
         return false;
     }
-    wq_push_back(st, o);
     bool arm = !lx.armed;
+    if (arm && lx.ms == nullptr) {
+        // Made under the lock: a close() racing with the first arm must find it (fd_close reads
+        // lx->ms as soon as `armed` is set).
+        lx.ms.reset(new (std::nothrow) op(op_code::accept, st, op_side::read));
+        if (lx.ms == nullptr) {
+            st->lock.unlock();
+            o.res = -ENOMEM;
+            stop_timer_local(o);
+            return false;
+        }
+        lx.ms->internal = true;
+    }
+    wq_push_back(st, o);
     if (arm) {
         lx.armed = true;
         lx.owner = this;
+        lx.ms->owner = this;
+        lx.ms->state.store(0, std::memory_order_relaxed);
         ++st->inflight; // the multishot holds a use of the descriptor until its final CQE
     }
     st->lock.unlock();
@@ -556,13 +573,7 @@ bool uring_reactor::start_accept(op& o) noexcept {
 
 void uring_reactor::arm_multishot(fd_state* st) noexcept {
     listener_ext& lx = *st->lx;
-    if (lx.ms == nullptr) {
-        lx.ms = std::make_unique<op>(op_code::accept, st, op_side::read);
-        lx.ms->internal = true;
-    }
-    op& ms = *lx.ms;
-    ms.owner = this;
-    ms.state.store(0, std::memory_order_relaxed);
+    op& ms = *lx.ms; // made, owned and reset under st's lock by start_accept or accept_final
     lx.cancel_sent = false;
     if (std::find(listeners_.begin(), listeners_.end(), st) == listeners_.end()) {
         listeners_.push_back(st);
@@ -642,7 +653,7 @@ std::size_t uring_reactor::accept_final(fd_state* st, std::int32_t res) noexcept
     }
     fd_drop d;
     if (rearm) {
-        // keep the use and the armed mark
+        lx.ms->state.store(0, std::memory_order_relaxed); // keep the use and the armed mark
     } else {
         lx.armed = false;
         lx.owner = nullptr;
