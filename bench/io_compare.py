@@ -49,6 +49,7 @@ Standard library only.
 """
 
 import argparse
+import resource
 import os
 import re
 import signal
@@ -286,6 +287,8 @@ def one_load(kind, params, label, prog, args, extra_env, paths, opts):
             return None, "asked for %s, got: %s" % (backend, srv.first_line)
     try:
         cpu0 = cpu_seconds(srv.proc.pid)
+        wall0 = time.monotonic()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if kind == "echo":
             argv = [paths["loadgen"], "-c", str(params["conns"]), "-s", str(params["size"]),
                     "-d", str(opts.duration), "-w", str(opts.warmup), srv.addr]
@@ -300,6 +303,8 @@ def one_load(kind, params, label, prog, args, extra_env, paths, opts):
         if err:
             return None, err
         cpu1 = cpu_seconds(srv.proc.pid)
+        wall = time.monotonic() - wall0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client (reaped); servers are not yet
         res, err = parse(out)
         if err:
             return None, err
@@ -310,6 +315,11 @@ def one_load(kind, params, label, prog, args, extra_env, paths, opts):
         if total is None:
             total = res["rps"] * (opts.duration + opts.warmup)
         res["cpu"] = ((cpu1 - cpu0) * 1e6 / total) if cpu0 is not None and cpu1 is not None and total else None
+        # How busy each side's CPUs were: a side near 100% is the bottleneck of the row.
+        ncpu_s = len(opts.server_cpus) or (os.cpu_count() or 1)
+        ncpu_c = len(opts.client_cpus) or (os.cpu_count() or 1)
+        res["srv_busy"] = (100.0 * (cpu1 - cpu0) / (wall * ncpu_s)) if cpu0 is not None and cpu1 is not None else None
+        res["cli_busy"] = 100.0 * ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / (wall * ncpu_c)
         if opts.raw:
             opts.raw.write("%s\t%s\t%s\t%s\n" % (kind, label, " ".join(argv),
                                                  " ".join("%s=%s" % kv for kv in res.items())))
@@ -341,8 +351,9 @@ def run_servers(kind, params, paths, opts, notes):
     for label, xs in samples.items():
         if xs:
             med[label] = {k: statistics.median(x[k] for x in xs) for k in ("rps", "p50", "p99")}
-            cpus = [x["cpu"] for x in xs if x.get("cpu") is not None]
-            med[label]["cpu"] = statistics.median(cpus) if cpus else None
+            for key in ("cpu", "srv_busy", "cli_busy"):
+                vals = [x[key] for x in xs if x.get(key) is not None]
+                med[label][key] = statistics.median(vals) if vals else None
     return med
 
 
@@ -508,7 +519,7 @@ def main():
             for label, _ in FILE_READ_PROGRAMS:
                 m = med.get(label)
                 rows.append([kind, fmt_params(p), label,
-                             fmt_num(m["ops"]) if m else NA, NA, NA, NA,
+                             fmt_num(m["ops"]) if m else NA, NA, NA, NA, NA, NA,
                              "%s ns/read, workers=%s" % (fmt_num(m["ns"], 1), m["workers"]) if m else NA,
                              fmt_ratio(ref["ops"], m["ops"]) if m and ref else NA])
             pool = med.get("pread pool")
@@ -533,6 +544,8 @@ def main():
                          fmt_num(m["p50"]) if m else NA,
                          fmt_num(m["p99"]) if m else NA,
                          fmt_num(m["cpu"], 1) if m else NA,
+                         fmt_num(m.get("srv_busy")) if m else NA,
+                         fmt_num(m.get("cli_busy")) if m else NA,
                          load,
                          fmt_ratio(ref["rps"], m["rps"]) if m and ref else NA])
         # Targets (issue #4).
@@ -580,13 +593,15 @@ def main():
           "wall-clock figures)" % (load_start + load0))
     print("srv cpu us/req: the server's user+system CPU time per request (lower is cheaper; "
           "unaffected by a client bottleneck)")
+    print("srv/cli busy %: CPU time over wall time of the server's and the client's CPUs during the load "
+          "(warm-up included); the side near 100% is what limits req/s")
     print("p50/p99 in microseconds; weft/this = weft (io_uring)'s req/s (or reads/s) over this row's "
           "(>1: weft is faster)")
     print()
     header = ["workload", "parameters", "server", "req/s", "p50 us", "p99 us", "srv cpu us/req",
-              "load", "weft/this"]
+              "srv busy %", "cli busy %", "load", "weft/this"]
     if rows:
-        print_table(header, rows, {0, 1, 2, 7})
+        print_table(header, rows, {0, 1, 2, 9})
     if checks:
         print()
         print("targets (issue #4):")
