@@ -27,6 +27,7 @@
 #include <cerrno>
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,15 +77,21 @@ public:
 /// preadv2(RWF_NOWAIT): the bytes if the page cache has them, else -EAGAIN (or -errno). Outside
 /// the coroutine so that the iovec is a plain local.
 ssize_t read_nowait(detail::fd_state* st, std::span<std::byte> buf, std::uint64_t offset) noexcept {
-    int fd = detail::fd_use(st);
+    int fd = detail::fd_use_quick(st); // no lock: workers reading one file share it
     if (fd < 0) {
         return -EBADF;
     }
     iovec iov{buf.data(), buf.size()};
-    ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+    // The raw system call: glibc's preadv2 is a cancellation point and brackets the call with
+    // two pthread cancel-state switches we do not need (1% of a cached 4 KiB read, perf).
+    // The offset goes as two longs (low, high), as the kernel's preadv2 takes it.
+    const auto off = static_cast<unsigned long long>(offset);
+    long n = ::syscall(
+        SYS_preadv2, fd, &iov, 1, static_cast<unsigned long>(off),
+        static_cast<unsigned long>(off >> 32 >> 32), RWF_NOWAIT);
     int err = n < 0 ? errno : 0;
-    detail::fd_unuse(st);
-    return n >= 0 ? n : -err;
+    detail::fd_unuse_quick(st);
+    return n >= 0 ? static_cast<ssize_t>(n) : -err;
 }
 
 /// What a cancelled task (or a stopping runtime) gets from read_at's inline path, or no error.

@@ -98,6 +98,7 @@ struct fd_state {
     op* wq_tail[2] = {nullptr, nullptr};
     std::atomic<std::uint32_t> seq[2] = {0, 0}; // epoll: readiness edges seen (written under lock)
     std::atomic<std::int64_t> deadline[2] = {-1, -1}; // absolute ns, < 0 none; any thread
+    std::atomic<std::uint32_t> quick{0}; // fd_use_quick users + gate bits (reactor.cpp); any thread
     io_reactor* home = nullptr;    // epoll: the instance it is registered with (lock)
     std::uint16_t gen = 0;         // epoll: generation, bumped on every reuse (lock)
     fd_state* home_next = nullptr; // epoll: home's registry (home's mutex)
@@ -121,6 +122,11 @@ fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept;
 int fd_use(fd_state* st) noexcept;
 /// Releases a use taken by fd_use.
 void fd_unuse(fd_state* st) noexcept;
+/// fd_use for a system call that cannot wait (a page-cache read): no lock, one atomic add, so
+/// that workers reading one file do not take turns on its lock. -EBADF when closed.
+int fd_use_quick(fd_state* st) noexcept;
+/// Releases a use taken by fd_use_quick.
+void fd_unuse_quick(fd_state* st) noexcept;
 
 // Wait queue helpers (st lock held).
 void wq_push_back(fd_state* st, op& o) noexcept;

@@ -626,6 +626,61 @@ void fd_unuse(fd_state* st) noexcept {
     fd_apply(st, d);
 }
 
+// Quick uses (fd_state::quick): the low bits count the users between fd_use_quick and
+// fd_unuse_quick; q_gate is set by close(), after which fd_use_quick fails; q_holder is set by
+// close() together with q_gate when users were inside: close() then takes one ordinary use
+// (inflight) on their behalf, and whichever user leaves last clears q_holder and drops that use,
+// so the number is closed only once they are all out (invariant 3). A user that comes in after
+// the gate sees it and leaves without touching anything else.
+namespace {
+constexpr std::uint32_t q_gate = 1u << 31;
+constexpr std::uint32_t q_holder = 1u << 30;
+constexpr std::uint32_t q_count = q_holder - 1;
+
+/// close()'s side, under st->lock: shuts the gate; true when users are inside (the caller takes
+/// the use that the last of them will drop).
+bool quick_close_locked(fd_state* st) noexcept {
+    std::uint32_t v = st->quick.load(std::memory_order_relaxed);
+    for (;;) {
+        std::uint32_t want = v | q_gate | ((v & q_count) != 0 ? q_holder : 0);
+        // acq_rel: sees the users' increments; the last user's decrement reads our holder bit.
+        if (st->quick.compare_exchange_weak(
+                v, want, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+            return (want & q_holder) != 0;
+        }
+    }
+}
+} // namespace
+
+int fd_use_quick(fd_state* st) noexcept {
+    if (st == nullptr) {
+        return -EBADF;
+    }
+    // acquire: pairs with fd_adopt_raw's release of fd (a handle is published after adoption).
+    const std::uint32_t v = st->quick.fetch_add(1, std::memory_order_acquire);
+    if ((v & q_gate) != 0) {
+        fd_unuse_quick(st);
+        return -EBADF;
+    }
+    return st->fd; // stable: the number is not closed while we are counted
+}
+
+void fd_unuse_quick(fd_state* st) noexcept {
+    std::uint32_t v = st->quick.load(std::memory_order_relaxed);
+    std::uint32_t want;
+    do {
+        want = v - 1;
+        if (want == (q_gate | q_holder)) {
+            want = q_gate; // the last user out after close(): ours to drop its use
+        }
+        // acq_rel: pairs with quick_close_locked's CAS.
+    } while (!st->quick.compare_exchange_weak(
+        v, want, std::memory_order_acq_rel, std::memory_order_relaxed));
+    if (want == q_gate && v == (q_gate | q_holder | 1)) {
+        fd_unuse(st);
+    }
+}
+
 fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept {
     fd_state* st = pool_alloc();
     if (st == nullptr) {
@@ -647,6 +702,7 @@ fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept {
     st->seq[1].store(0, std::memory_order_relaxed);
     st->deadline[0].store(-1, std::memory_order_relaxed);
     st->deadline[1].store(-1, std::memory_order_relaxed);
+    st->quick.store(0, std::memory_order_relaxed); // published by the unlock below
     st->home = nullptr;
     if (kind == fd_kind::listener) {
         st->lx = std::unique_ptr<listener_ext>(new (std::nothrow) listener_ext);
@@ -709,6 +765,9 @@ void fd_close(fd_state* st) noexcept {
         if (st->lx->armed && st->lx->owner != nullptr) {
             st->lx->owner->cancel_locked(*st->lx->ms, why_closed);
         }
+    }
+    if (quick_close_locked(st)) {
+        ++st->inflight; // on behalf of the quick users inside; the last one out drops it
     }
     io_reactor* home = st->home;
     // Hold a use until the epoll registration is gone: closing the number first would let it be

@@ -249,3 +249,81 @@ TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[i
     CHECK(ran); // cancel() does not drop a task: it runs, and its awaits fail (spawn.hpp)
     CHECK(ec == std::errc::operation_canceled);
 }
+
+TEST_CASE(
+    "closing a file while tasks on several workers read it: right bytes or bad_file_descriptor, "
+    "then the descriptor is closed",
+    "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    // Page-cache reads take the descriptor without its lock (fd_use_quick): this checks that a
+    // close() racing with them never closes the number under a read that is still inside (the
+    // bytes would then come from whatever reused it, or the read would fail with another error),
+    // and that the last reader out closes it.
+    const std::string path = temp_path("close-race");
+    const std::string decoy_path = temp_path("close-race-decoy");
+    unlink_on_exit cleanup{path};
+    unlink_on_exit cleanup_decoy{decoy_path};
+    constexpr int rounds = 200;
+    constexpr int readers = 6;
+    std::atomic<long> right{0}, wrong{0}, ebadf{0}, other{0};
+    int leaked_rounds = 0;
+    run(
+        [&]() -> weft::task<> {
+            std::vector<std::byte> data(block * 16);
+            fill_pattern(data, 9, 0);
+            auto w = co_await weft::io::write_file(path, data);
+            REQUIRE(w);
+            fill_pattern(data, 3, 0);
+            auto wd = co_await weft::io::write_file(decoy_path, data);
+            REQUIRE(wd);
+            for (int round = 0; round < rounds; ++round) {
+                const int fds_before = open_fds();
+                {
+                    auto f = (co_await file::open(path)).value();
+                    weft::scope s;
+                    for (int i = 0; i < readers; ++i) {
+                        s.spawn([](file& fl, int seed, std::atomic<long>& ok, std::atomic<long>& bad,
+                                   std::atomic<long>& closed, std::atomic<long>& odd) -> weft::task<> {
+                            std::vector<std::byte> b(block);
+                            std::uint64_t x = static_cast<std::uint64_t>(seed) * 2654435761u + 1;
+                            for (int k = 0; k < 100000; ++k) {
+                                x = x * 6364136223846793005u + 1442695040888963407u;
+                                const std::uint64_t off = ((x >> 33) % 16) * block;
+                                auto n = co_await fl.read_at(b, off);
+                                if (!n) {
+                                    (n.error() == std::errc::bad_file_descriptor ? closed : odd)++;
+                                    co_return;
+                                }
+                                (*n == block && check_pattern(b, 9, off) ? ok : bad)++;
+                            }
+                        }(f, round * readers + i, right, wrong, ebadf, other));
+                    }
+                    // The closer opens a decoy file with other bytes at once: if close() freed
+                    // the number while a read was inside, the decoy would likely reuse it and
+                    // that read would return the decoy's bytes.
+                    int decoy = -1;
+                    s.spawn([](file& fl, int spins, const std::string& decoy_name,
+                               int& out) -> weft::task<> {
+                        for (int k = 0; k < spins; ++k) {
+                            co_await weft::yield_now();
+                        }
+                        fl.close();
+                        out = ::open(decoy_name.c_str(), O_RDONLY | O_CLOEXEC);
+                    }(f, round % 13, decoy_path, decoy));
+                    co_await s.join();
+                    if (decoy >= 0) {
+                        ::close(decoy);
+                    }
+                }
+                if (open_fds() != fds_before) {
+                    ++leaked_rounds;
+                }
+            }
+        },
+        4);
+    CHECK(wrong == 0);
+    CHECK(other == 0);
+    CHECK(ebadf == long{rounds} * readers); // every reader ended on the close, none earlier
+    CHECK(right > 0);
+    CHECK(leaked_rounds == 0);
+}
