@@ -34,11 +34,20 @@ exactly the same CPU. file_read is not a client/server test: it runs
 unpinned with one worker per CPU. On a machine shared with other work,
 --nice -10 (as root) puts every measured process ahead of that work.
 
+Floor rows (echo): bench/floor_echo.cpp, the cheapest echo server we can
+write per kernel interface with no runtime at all (epoll; io_uring one-shot
+recv + send; io_uring multishot recv with provided buffers). They are not
+competitors: they show what the kernel's TCP path costs by itself on this
+machine, i.e. the best ratio any runtime could reach here.
+
 Columns: req/s and p50/p99 latency as the load tool measured them; "srv cpu
 us/req", the server's user+system CPU time over the run divided by the
 requests it answered (what a request costs the server, which still shows when
 the one-core client is the bottleneck); "weft/this", weft (io_uring)'s req/s
-over the row's (>1: weft is faster). Under the table, the targets of issue #4
+over the row's (>1: weft is faster); "srv busy %" and "cli busy %", CPU time
+over wall time of each side's CPUs: the side near 100% limits req/s (wrk is,
+in the HTTP rows on 2 CPUs, so there server CPU per request is the figure
+that compares servers). Under the table, the targets of issue #4
 are checked. The load average before and after is printed: other work on the
 machine skews the wall-clock figures.
 
@@ -92,6 +101,7 @@ SERVERS = {
 FILE_READ_PROGRAMS = [("weft io", "file_read"), ("pread pool", "file_read_pread")]
 
 # Targets of issue #4, checked under the table.
+CLIENT_BOUND = 95.0  # client CPU busy % from which a row measures the client, not the server
 TARGET_ECHO = 1.3   # weft echo req/s >= 1.3x the better of Go and Tokio, p99 no worse
 TARGET_HTTP = 1.3   # weft HTTP req/s >= 1.3x hyper
 
@@ -574,11 +584,23 @@ def main():
                     r = ref["rps"] / hyper["rps"]
                     checks.append("http: weft %.0f req/s = %.2fx hyper (%.0f): %s (target >= %.1fx)"
                                   % (ref["rps"], r, hyper["rps"], verdict(r >= TARGET_HTTP), TARGET_HTTP))
+                    if ref.get("cli_busy") is not None and ref["cli_busy"] >= CLIENT_BOUND and \
+                            ref.get("cpu") and hyper.get("cpu"):
+                        checks.append("http: the client is the bottleneck (wrk's CPU %.0f%% busy, weft's "
+                                      "server %.0f%%), so req/s measures wrk; server CPU per request: "
+                                      "weft %.1f us, hyper %.1f us = %.2fx"
+                                      % (ref["cli_busy"], ref.get("srv_busy") or 0, ref["cpu"],
+                                         hyper["cpu"], hyper["cpu"] / ref["cpu"]))
             if epoll:
                 r = ref["rps"] / epoll["rps"]
                 checks.append("%s %s: io_uring %.0f req/s = %.2fx weft's epoll backend (%.0f): %s "
                               "(target > 1x)" % (kind, fmt_params(p), ref["rps"], r, epoll["rps"],
                                                  verdict(r > 1.0)))
+                if ref.get("cli_busy") is not None and ref["cli_busy"] >= CLIENT_BOUND and \
+                        ref.get("cpu") and epoll.get("cpu"):
+                    checks.append("%s %s: client-bound; server CPU per request: io_uring %.1f us, epoll "
+                                  "%.1f us = %.2fx" % (kind, fmt_params(p), ref["cpu"], epoll["cpu"],
+                                                      epoll["cpu"] / ref["cpu"]))
     if args.raw:
         args.raw.close()
 
