@@ -521,14 +521,81 @@ inline result<void> send_outcome(wait_state s, const task_waiter& w) noexcept {
     }
 }
 
+/// What recv_awaiter and send_awaiter share: the attempt under the channel's lock and the slow
+/// path that enqueues the waiter. `Self` supplies ch_, the locked operation (recv_locked or
+/// send_locked) and where a waiting peer finds its value (slot) in which queue.
+template <class Self>
+class chan_op_awaiter : protected chan_waiter {
+public:
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        if (state != wait_state::idle) { // completed in await_ready; the budget is spent
+            weft::detail::yield_to_back(h);
+            return true;
+        }
+        bind(h);
+        return suspend_slow();
+    }
+
+protected:
+    /// One attempt under the lock, from await_ready: true when done (or closed) and the budget
+    /// allows going on without a suspension.
+    [[gnu::noinline]] bool try_locked() noexcept {
+        Self& self = static_cast<Self&>(*this);
+        chan_waiter* peer = nullptr;
+        self.ch_->lock_.lock();
+        const op_status st = self.locked(peer, false);
+        self.ch_->lock_.unlock();
+        if (st == op_status::would_block) {
+            return false;
+        }
+        if (peer != nullptr) {
+            wake_chan(peer);
+        }
+        state = st == op_status::ok ? wait_state::done : wait_state::closed;
+        return !spend_budget();
+    }
+
+    /// Arms cancellation, then completes under the lock or enqueues: true when suspended.
+    [[gnu::noinline]] bool suspend_slow() noexcept {
+        if (!arm()) {
+            return false;
+        }
+        Self& self = static_cast<Self&>(*this);
+        chan_waiter* peer = nullptr;
+        self.ch_->lock_.lock();
+        if (state == wait_state::cancelled) { // the hook fired between arm() and the lock
+            self.ch_->lock_.unlock();
+            return false;
+        }
+        const op_status st = self.locked(peer, true);
+        if (st != op_status::would_block) {
+            state = st == op_status::ok ? wait_state::done : wait_state::closed;
+            self.ch_->lock_.unlock();
+            if (peer != nullptr) {
+                wake_chan(peer);
+            }
+            return false;
+        }
+        slot = self.peer_slot();
+        self.ch_->enqueue(self.queue(), this);
+        count_blocked(weft::detail::blocked_on::channel);
+        self.ch_->lock_.unlock();
+        return true;
+    }
+};
+
 /// co_await ch.recv(): see the file comment.
 template <class T>
 class [[nodiscard("a channel receive does nothing unless co_awaited")]] recv_awaiter
-    : private chan_waiter {
+    : private chan_op_awaiter<recv_awaiter<T>> {
+    using base = chan_op_awaiter<recv_awaiter<T>>;
+    friend base;
+
 public:
     explicit recv_awaiter(chan_state<T>* c) noexcept
         : ch_(c) {
-        chan = c;
+        this->chan = c;
     }
     recv_awaiter(const recv_awaiter&) = delete;
     recv_awaiter& operator=(const recv_awaiter&) = delete;
@@ -540,85 +607,43 @@ public:
         if (ch_->ring_mode()) [[likely]] {
             const fast_status fs = ch_->try_pop(out_);
             if (fs == fast_status::ok) [[likely]] {
-                state = wait_state::done;
+                this->state = wait_state::done;
                 return !spend_budget();
             }
             if (fs == fast_status::blocked) {
                 return false; // empty: we will most likely wait; await_suspend arms first
             }
             if (fs == fast_status::closed) {
-                state = wait_state::closed;
+                this->state = wait_state::closed;
                 return !spend_budget();
             }
             // locked: senders wait, and the lock path has a value for us
         }
-        return try_locked();
+        return this->try_locked();
     }
 
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) noexcept {
-        if (state != wait_state::idle) { // completed in await_ready; the budget is spent
-            weft::detail::yield_to_back(h);
-            return true;
-        }
-        bind(h);
-        return suspend_slow();
-    }
+    using base::await_suspend;
 
     [[gnu::always_inline]] recv_result<T> await_resume() noexcept {
-        finish();
-        if (state == wait_state::done) [[likely]] {
+        this->finish();
+        const wait_state st = this->state;
+        if (st == wait_state::done) [[likely]] {
             // Built from the value alone (not a copy of the whole optional): cheaper, and no
             // store-forwarding stall on the bytes try_pop just wrote.
             return recv_result<T>(std::move(*out_));
         }
         return recv_result<T>(
             std::nullopt,
-            state == wait_state::closed ? make_error_code(weft::errc::channel_closed)
-                                        : cancel_error());
+            st == wait_state::closed ? make_error_code(weft::errc::channel_closed)
+                                     : this->cancel_error());
     }
 
 private:
-    [[gnu::noinline]] bool try_locked() noexcept {
-        chan_waiter* peer = nullptr;
-        ch_->lock_.lock();
-        const op_status st = ch_->recv_locked(out_, peer, false);
-        ch_->lock_.unlock();
-        if (st == op_status::would_block) {
-            return false;
-        }
-        if (peer != nullptr) {
-            wake_chan(peer);
-        }
-        state = st == op_status::ok ? wait_state::done : wait_state::closed;
-        return !spend_budget();
+    op_status locked(chan_waiter*& peer, bool reserve) noexcept {
+        return ch_->recv_locked(out_, peer, reserve);
     }
-
-    [[gnu::noinline]] bool suspend_slow() noexcept {
-        if (!arm()) {
-            return false;
-        }
-        chan_waiter* peer = nullptr;
-        ch_->lock_.lock();
-        if (state == wait_state::cancelled) { // the hook fired between arm() and the lock
-            ch_->lock_.unlock();
-            return false;
-        }
-        const op_status st = ch_->recv_locked(out_, peer, true);
-        if (st != op_status::would_block) {
-            state = st == op_status::ok ? wait_state::done : wait_state::closed;
-            ch_->lock_.unlock();
-            if (peer != nullptr) {
-                wake_chan(peer);
-            }
-            return false;
-        }
-        slot = static_cast<std::optional<T>*>(&out_);
-        ch_->enqueue(ch_->recvq_, this);
-        count_blocked(weft::detail::blocked_on::channel);
-        ch_->lock_.unlock();
-        return true;
-    }
+    void* peer_slot() noexcept { return static_cast<std::optional<T>*>(&out_); }
+    waiter_list& queue() noexcept { return ch_->recvq_; }
 
     chan_state<T>* ch_;
     recv_result<T> out_;
@@ -627,12 +652,15 @@ private:
 /// co_await ch.send(v): see the file comment.
 template <class T>
 class [[nodiscard("a channel send does nothing unless co_awaited")]] send_awaiter
-    : private chan_waiter {
+    : private chan_op_awaiter<send_awaiter<T>> {
+    using base = chan_op_awaiter<send_awaiter<T>>;
+    friend base;
+
 public:
     send_awaiter(chan_state<T>* c, T* src) noexcept
         : ch_(c)
         , src_(src) {
-        chan = c;
+        this->chan = c;
     }
     send_awaiter(const send_awaiter&) = delete;
     send_awaiter& operator=(const send_awaiter&) = delete;
@@ -642,7 +670,7 @@ public:
         if (ch_->ring_mode()) [[likely]] {
             const fast_status fs = ch_->try_push(*src_);
             if (fs == fast_status::ok) [[likely]] {
-                state = wait_state::done;
+                this->state = wait_state::done;
                 return !spend_budget();
             }
             if (fs == fast_status::blocked) {
@@ -650,67 +678,24 @@ public:
             }
             // locked: receivers wait (or closed): the lock path hands the value over
         }
-        return try_locked();
+        return this->try_locked();
     }
 
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) noexcept {
-        if (state != wait_state::idle) { // completed in await_ready; the budget is spent
-            weft::detail::yield_to_back(h);
-            return true;
-        }
-        bind(h);
-        return suspend_slow();
-    }
+    using base::await_suspend;
 
     /// Success, or channel_closed / operation_canceled / timed_out: the value was then not
     /// consumed (an rvalue passed to send() is left as it was).
     [[gnu::always_inline]] result<void> await_resume() noexcept {
-        finish();
-        return send_outcome(state, *this);
+        this->finish();
+        return send_outcome(this->state, *this);
     }
 
 private:
-    [[gnu::noinline]] bool try_locked() noexcept {
-        chan_waiter* peer = nullptr;
-        ch_->lock_.lock();
-        const op_status st = ch_->send_locked(*src_, peer, false);
-        ch_->lock_.unlock();
-        if (st == op_status::would_block) {
-            return false;
-        }
-        if (peer != nullptr) {
-            wake_chan(peer);
-        }
-        state = st == op_status::ok ? wait_state::done : wait_state::closed;
-        return !spend_budget();
+    op_status locked(chan_waiter*& peer, bool reserve) noexcept {
+        return ch_->send_locked(*src_, peer, reserve);
     }
-
-    [[gnu::noinline]] bool suspend_slow() noexcept {
-        if (!arm()) {
-            return false;
-        }
-        chan_waiter* peer = nullptr;
-        ch_->lock_.lock();
-        if (state == wait_state::cancelled) {
-            ch_->lock_.unlock();
-            return false;
-        }
-        const op_status st = ch_->send_locked(*src_, peer, true);
-        if (st != op_status::would_block) {
-            state = st == op_status::ok ? wait_state::done : wait_state::closed;
-            ch_->lock_.unlock();
-            if (peer != nullptr) {
-                wake_chan(peer);
-            }
-            return false;
-        }
-        slot = src_;
-        ch_->enqueue(ch_->sendq_, this);
-        count_blocked(weft::detail::blocked_on::channel);
-        ch_->lock_.unlock();
-        return true;
-    }
+    void* peer_slot() noexcept { return src_; }
+    waiter_list& queue() noexcept { return ch_->sendq_; }
 
     chan_state<T>* ch_;
     T* src_;
