@@ -656,7 +656,8 @@ int fd_use_quick(fd_state* st) noexcept {
     if (st == nullptr) {
         return -EBADF;
     }
-    // acquire: pairs with fd_adopt_raw's release of fd (a handle is published after adoption).
+    // acquire: the read of fd below stays after our count. close()'s CAS on the same word either
+    // comes first (we see the gate and never read fd) or sees our count (and holds a use for us).
     const std::uint32_t v = st->quick.fetch_add(1, std::memory_order_acquire);
     if ((v & q_gate) != 0) {
         fd_unuse_quick(st);
