@@ -14,6 +14,9 @@
 //   multishot  io_uring multishot recv into a provided-buffer ring, the send straight from the
 //              provided buffer, which goes back to the ring when the send completes; registered
 //              ring fd. The io_uring path with the fewest kernel steps per request we know of.
+//              (A client that pipelined could get two sends in flight on one connection, which
+//              io_uring may reorder; the closed-loop load generator never pipelines, and a real
+//              server would chain them. This is a measuring tool, not a server to copy.)
 //
 // Used by bench/io_compare.py as the "floor" rows of the echo table. Linux and liburing only.
 // Exits on SIGTERM/SIGINT.
