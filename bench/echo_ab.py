@@ -72,7 +72,7 @@ def one(paths, spec, opts):
         if err:
             raise SystemExit(err)
         total = res["rps"] * (opts.duration + opts.warmup)
-        return res["rps"], (cpu1 - cpu0) * 1e6 / total
+        return res["rps"], (cpu1 - cpu0) * 1e6 / total, res["p99"]
     finally:
         srv.stop()
 
@@ -102,18 +102,22 @@ def main():
     print("echo A/B: A=%s B=%s, %d conns, 64 B, %d rounds of %gs each, server CPU %s, loadgen CPU %s"
           % (opts.a, opts.b, opts.conns, opts.rounds, opts.duration,
              ",".join(map(str, opts.server_cpus)), ",".join(map(str, opts.client_cpus))))
-    ratios, cpu_a, cpu_b = [], [], []
+    ratios, cpu_a, cpu_b, p99_a, p99_b = [], [], [], [], []
     for r in range(opts.rounds):
-        ra, ca = one(paths, a, opts)
-        rb, cb = one(paths, b, opts)
+        ra, ca, pa = one(paths, a, opts)
+        rb, cb, pb = one(paths, b, opts)
         ratios.append(rb / ra)
         cpu_a.append(ca)
         cpu_b.append(cb)
-        print("round %d: A %.0f req/s %.2f us/req | B %.0f req/s %.2f us/req | B/A %.3f"
-              % (r + 1, ra, ca, rb, cb, rb / ra), flush=True)
+        p99_a.append(pa)
+        p99_b.append(pb)
+        print("round %d: A %.0f req/s %.2f us/req p99 %.0f us | B %.0f req/s %.2f us/req p99 %.0f us"
+              " | B/A %.3f" % (r + 1, ra, ca, pa, rb, cb, pb, rb / ra), flush=True)
         time.sleep(0.2)
-    print("median B/A req/s %.3f; median server CPU per request: A %.2f us, B %.2f us"
-          % (statistics.median(ratios), statistics.median(cpu_a), statistics.median(cpu_b)))
+    med = statistics.median
+    print("median B/A req/s %.3f; median server CPU per request: A %.2f us, B %.2f us; "
+          "median p99: A %.0f us, B %.0f us"
+          % (med(ratios), med(cpu_a), med(cpu_b), med(p99_a), med(p99_b)))
     return 0
 
 
