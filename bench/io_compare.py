@@ -46,7 +46,7 @@ requests it answered (what a request costs the server, which still shows when
 the one-core client is the bottleneck); "weft/this", weft (io_uring)'s req/s
 over the row's (>1: weft is faster); "srv busy %" and "cli busy %", CPU time
 over wall time of each side's CPUs: the side near 100% limits req/s (wrk is,
-in the HTTP rows on 2 CPUs, so there server CPU per request is the figure
+in the weft and hyper HTTP rows on 2 CPUs, so there server CPU per request is the figure
 that compares servers). Under the table, the targets of issue #4
 are checked. The load average before and after is printed: other work on the
 machine skews the wall-clock figures.
