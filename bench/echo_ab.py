@@ -90,14 +90,7 @@ def main():
     cpus = sorted(os.sched_getaffinity(0))
     half = max(1, len(cpus) // 2)
     opts.server_cpus, opts.client_cpus = cpus[:half], cpus[half:] or cpus[:half]
-    build = os.path.abspath(opts.build)
-    paths = {
-        "echo_server": os.path.join(build, "examples", "echo_server"),
-        "loadgen": os.path.join(build, "examples", "loadgen"),
-        "go_server": os.path.join(build, "bench", "go_server"),
-        "tokio_server": os.path.join(build, "bench", "tokio_server"),
-        "floor_echo": os.path.join(build, "bench", "floor_echo"),
-    }
+    paths = ioc.program_paths(opts.build)
     a, b = server_spec(opts.a), server_spec(opts.b)
     print("echo A/B: A=%s B=%s, %d conns, 64 B, %d rounds of %gs each, server CPU %s, loadgen CPU %s"
           % (opts.a, opts.b, opts.conns, opts.rounds, opts.duration,

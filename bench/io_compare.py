@@ -273,6 +273,20 @@ def env_with(extra, workers=None):
     return env
 
 
+def program_paths(build):
+    """Where each program key lives in the build directory `build`."""
+    build = os.path.abspath(build)
+    return {
+        "echo_server": os.path.join(build, "examples", "echo_server"),
+        "http_hello": os.path.join(build, "examples", "http_hello"),
+        "loadgen": os.path.join(build, "examples", "loadgen"),
+        "go_server": os.path.join(build, "bench", "go_server"),
+        "tokio_server": os.path.join(build, "bench", "tokio_server"),
+        "weft_bench": os.path.join(build, "bench", "weft_bench"),
+        "floor_echo": os.path.join(build, "bench", "floor_echo"),
+    }
+
+
 def server_argv(paths, prog, args, workers):
     argv = [paths[prog]] + list(args)
     if prog in ("go_server", "tokio_server"):
@@ -491,16 +505,7 @@ def main():
         if unknown:
             ap.error("unknown workload(s) %s; known: %s" % (", ".join(sorted(unknown)), ", ".join(kinds)))
 
-    build = os.path.abspath(args.build)
-    candidates = {
-        "echo_server": os.path.join(build, "examples", "echo_server"),
-        "http_hello": os.path.join(build, "examples", "http_hello"),
-        "loadgen": os.path.join(build, "examples", "loadgen"),
-        "go_server": os.path.join(build, "bench", "go_server"),
-        "tokio_server": os.path.join(build, "bench", "tokio_server"),
-        "weft_bench": os.path.join(build, "bench", "weft_bench"),
-        "floor_echo": os.path.join(build, "bench", "floor_echo"),
-    }
+    candidates = program_paths(args.build)
     notes = []
     paths = {}
     for key, p in candidates.items():
