@@ -169,8 +169,8 @@ struct uring_server {
 
     void setup() {
         io_uring_params p{};
-        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                  IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+                  IORING_SETUP_SUBMIT_ALL;
         p.cq_entries = 16384;
         int err = io_uring_queue_init_params(1024, &ring, &p);
         if (err < 0) {
@@ -200,16 +200,24 @@ struct uring_server {
         bufs = static_cast<char*>(std::aligned_alloc(4096, std::size_t{buf_size} * buf_count));
         for (unsigned i = 0; i < buf_count; ++i) {
             io_uring_buf_ring_add(
-                br, bufs + std::size_t{i} * buf_size, buf_size, static_cast<unsigned short>(i),
-                io_uring_buf_ring_mask(buf_count), static_cast<int>(i));
+                br,
+                bufs + std::size_t{i} * buf_size,
+                buf_size,
+                static_cast<unsigned short>(i),
+                io_uring_buf_ring_mask(buf_count),
+                static_cast<int>(i));
         }
         io_uring_buf_ring_advance(br, static_cast<int>(buf_count));
     }
 
     void give_back(unsigned bid) {
         io_uring_buf_ring_add(
-            br, bufs + std::size_t{bid} * buf_size, buf_size, static_cast<unsigned short>(bid),
-            io_uring_buf_ring_mask(buf_count), 0);
+            br,
+            bufs + std::size_t{bid} * buf_size,
+            buf_size,
+            static_cast<unsigned short>(bid),
+            io_uring_buf_ring_mask(buf_count),
+            0);
         io_uring_buf_ring_advance(br, 1);
     }
 
@@ -282,8 +290,11 @@ struct uring_server {
                     arm_recv(fd);
                 }
             } else {
-                send(fd, conn_buf[static_cast<std::size_t>(fd)].data(),
-                     static_cast<unsigned>(res), 0);
+                send(
+                    fd,
+                    conn_buf[static_cast<std::size_t>(fd)].data(),
+                    static_cast<unsigned>(res),
+                    0);
             }
             break;
         case k_send:
@@ -311,8 +322,11 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGPIPE, SIG_IGN);
     int lfd = listen_on(port, mode == "epoll");
-    std::printf("floor_echo listening on 127.0.0.1:%u (%.*s)\n", port_of(lfd),
-                static_cast<int>(mode.size()), mode.data());
+    std::printf(
+        "floor_echo listening on 127.0.0.1:%u (%.*s)\n",
+        port_of(lfd),
+        static_cast<int>(mode.size()),
+        mode.data());
     std::fflush(stdout);
     if (mode == "epoll") {
         return run_epoll(lfd);

@@ -16,8 +16,9 @@
 //
 // Build and run: the bench build makes it (target weft_wake_bench, bench/CMakeLists.txt; it needs
 // only liburing, not weft), or by hand:
-//   cmake --build build/<dir> --target weft_wake_bench && build/<dir>/bench/weft_wake_bench [round_trips=100000]
-//   g++ -std=c++20 -O2 bench/wake_bench.cpp -luring -lpthread -o build/wake_bench
+//   cmake --build build/<dir> --target weft_wake_bench && build/<dir>/bench/weft_wake_bench
+//   [round_trips=100000] g++ -std=c++20 -O2 bench/wake_bench.cpp -luring -lpthread -o
+//   build/wake_bench
 //
 // Results (pin-free, 2 vCPU VM, kernel 6.18, liburing 2.3, see the io report):
 //   recorded in io/HACKING.md and next to uring_reactor::unpark.

@@ -4,6 +4,8 @@
 #          find_package(weft) consumer (tests/install) with g++ and with clang++
 #   tsan   clang++, ThreadSanitizer, warnings as errors
 #   asan   clang++, AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors
+# Before the builds, every C++ file must be clang-format clean (clang-format 14, .clang-format at
+# the root): an unformatted file fails the run, listed with the command that fixes it.
 # Every flavor runs the hidden [stress] tests too, with WEFT_STRESS_ITERS iterations (smaller
 # under the sanitizers, so that the whole run fits in CI's 20 minutes on 2 cores).
 #
@@ -162,7 +164,25 @@ install_check() {
   timings+=("install: $((SECONDS - start)) s")
 }
 
+# format_check: every tracked C++ file as clang-format leaves it.
+format_check() {
+  local unformatted=()
+  local f
+  while IFS= read -r f; do
+    clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")
+  done < <(git ls-files '*.hpp' '*.cpp' 2>/dev/null || find . -path ./build -prune -o \( -name '*.hpp' -o -name '*.cpp' \) -print)
+  if ((${#unformatted[@]})); then
+    log "format: ${#unformatted[@]} file(s) not clang-format clean (fix: clang-format -i FILE)"
+    printf '  %s\n' "${unformatted[@]}"
+    fail "format: ${#unformatted[@]} unformatted file(s)"
+  else
+    total_passed=$((total_passed + 1))
+    log "format: every C++ file is clang-format clean"
+  fi
+}
+
 overall=$SECONDS
+format_check
 for f in "${flavors[@]}"; do
   case "$f" in
     opt)

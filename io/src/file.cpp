@@ -16,11 +16,12 @@
 // pool thread.
 
 #include <weft/io/file.hpp>
+#include <weft/runtime/spawn_blocking.hpp>
+#include <weft/runtime/yield.hpp>
+
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
-#include <weft/runtime/spawn_blocking.hpp>
-#include <weft/runtime/yield.hpp>
 
 #include "io_reactor.hpp"
 
@@ -87,8 +88,13 @@ ssize_t read_nowait(detail::fd_state* st, std::span<std::byte> buf, std::uint64_
     // The offset goes as two longs (low, high), as the kernel's preadv2 takes it.
     const auto off = static_cast<unsigned long long>(offset);
     long n = ::syscall(
-        SYS_preadv2, fd, &iov, 1, static_cast<unsigned long>(off),
-        static_cast<unsigned long>(off >> 32 >> 32), RWF_NOWAIT);
+        SYS_preadv2,
+        fd,
+        &iov,
+        1,
+        static_cast<unsigned long>(off),
+        static_cast<unsigned long>(off >> 32 >> 32),
+        RWF_NOWAIT);
     int err = n < 0 ? errno : 0;
     detail::fd_unuse_quick(st);
     return n >= 0 ? static_cast<ssize_t>(n) : -err;

@@ -99,9 +99,9 @@ struct fd_state {
     std::atomic<std::uint32_t> seq[2] = {0, 0}; // epoll: readiness edges seen (written under lock)
     std::atomic<std::int64_t> deadline[2] = {-1, -1}; // absolute ns, < 0 none; any thread
     std::atomic<std::uint32_t> quick{0}; // fd_use_quick users + gate bits (reactor.cpp); any thread
-    io_reactor* home = nullptr;    // epoll: the instance it is registered with (lock)
-    std::uint16_t gen = 0;         // epoll: generation, bumped on every reuse (lock)
-    fd_state* home_next = nullptr; // epoll: home's registry (home's mutex)
+    io_reactor* home = nullptr;          // epoll: the instance it is registered with (lock)
+    std::uint16_t gen = 0;               // epoll: generation, bumped on every reuse (lock)
+    fd_state* home_next = nullptr;       // epoll: home's registry (home's mutex)
     fd_state* home_prev = nullptr;
     std::unique_ptr<listener_ext> lx; // io_uring listeners
     fd_state* pool_next = nullptr;    // free list (pool mutex)

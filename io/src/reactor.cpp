@@ -303,7 +303,8 @@ std::int64_t now_ns() noexcept {
 }
 
 io_reactor::io_reactor() noexcept
-    : sched(weft::detail::current_scheduler()) {}
+    : sched(weft::detail::current_scheduler()) {
+}
 
 io_reactor* current_io_reactor() noexcept {
     // Every reactor the runtime holds was made by reactor_factory above, so it is an io_reactor.

@@ -32,8 +32,9 @@ struct depot {
     std::atomic<std::uint32_t> available[frame_classes] = {};
 
     void publish(std::size_t c) noexcept {
-        available[c].store(static_cast<std::uint32_t>(batches[c].size()) + loose_count[c],
-                           std::memory_order_relaxed);
+        available[c].store(
+            static_cast<std::uint32_t>(batches[c].size()) + loose_count[c],
+            std::memory_order_relaxed);
     }
 };
 
@@ -53,8 +54,8 @@ void* carve(std::size_t bytes) {
     bump_region& b = tls_bump;
     if (static_cast<std::size_t>(b.end - b.next) < bytes) {
         // Over-allocate to align the chunk on 2 MiB, so the kernel can back it with a huge page.
-        void* raw = mmap(nullptr, 2 * chunk_size, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* raw = mmap(
+            nullptr, 2 * chunk_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (raw == MAP_FAILED) {
             throw std::bad_alloc();
         }

@@ -46,7 +46,8 @@
 //      from the FIFO list and one from the deque top, so that nothing starves behind a LIFO
 //      pair that keeps waking each other (tokio #5712);
 //   2. cancelled timers from the inbox; the deque bottom; the FIFO list; due timers and I/O
-//      completions (into the FIFO list); the global queue (a batch of up to 32: one queue operation for many tasks);
+//      completions (into the FIFO list); the global queue (a batch of up to 32: one queue operation
+//      for many tasks);
 //   3. otherwise search: become searching (if fewer than half search), steal from the other
 //      workers in random order, 4 rounds, checking the global queue between rounds;
 //   4. otherwise park (see below) until woken or until the nearest timer.

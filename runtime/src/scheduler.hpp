@@ -86,7 +86,7 @@ private:
     void poll_io() noexcept;
     std::coroutine_handle<> next_local();
     [[gnu::noinline]] std::coroutine_handle<> next_local_slow();
-    std::coroutine_handle<> take_fifo(); // with an empty deque: FIFO list under the deque
+    std::coroutine_handle<> take_fifo();   // with an empty deque: FIFO list under the deque
     std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
     std::coroutine_handle<> steal_from_others();
     std::coroutine_handle<> pull_global();
@@ -104,8 +104,8 @@ private:
     std::vector<std::coroutine_handle<>> fifo_; // owner only: yielded and woken tasks, FIFO
     std::size_t fifo_head_ = 0;                 // owner only: fifo_[fifo_head_] is the oldest
     std::atomic<std::size_t> fifo_size_{0};     // live entries, for other threads' checks
-    timer_heap timers_;                            // owner only
-    std::atomic<timer_node*> inbox_{nullptr};      // MPSC stack of cancelled timers (any -> owner)
+    timer_heap timers_;                         // owner only
+    std::atomic<timer_node*> inbox_{nullptr};   // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
     std::unique_ptr<reactor> reactor_; // created on the worker thread before `ready`; then const
     worker_counters counters_;

@@ -44,7 +44,8 @@ public:
 
     void push(timer_node* n) {
         if (run_.size() == run_head_ || run_.back().deadline <= n->deadline_ns) {
-            n->heap_index = run_tag | ((run_base_ + static_cast<std::uint32_t>(run_.size())) & seq_mask);
+            n->heap_index =
+                run_tag | ((run_base_ + static_cast<std::uint32_t>(run_.size())) & seq_mask);
             run_.push_back({n->deadline_ns, n});
             ++run_live_;
             return;

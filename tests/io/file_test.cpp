@@ -235,13 +235,12 @@ TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[i
             auto f = (co_await file::open(path)).value();
             auto warm = co_await weft::io::read_file_string(path); // in the page cache now
             REQUIRE(warm);
-            auto reader = weft::spawn(
-                [](file& fl, bool& started) -> weft::task<std::error_code> {
-                    started = true;
-                    std::array<std::byte, 16> b{};
-                    auto n = co_await fl.read_at(b, 0);
-                    co_return n ? std::error_code{} : n.error();
-                }(f, ran));
+            auto reader = weft::spawn([](file& fl, bool& started) -> weft::task<std::error_code> {
+                started = true;
+                std::array<std::byte, 16> b{};
+                auto n = co_await fl.read_at(b, 0);
+                co_return n ? std::error_code{} : n.error();
+            }(f, ran));
             reader.cancel();
             ec = co_await reader;
         },
@@ -282,34 +281,42 @@ TEST_CASE(
                     auto f = (co_await file::open(path)).value();
                     weft::scope s;
                     for (int i = 0; i < readers; ++i) {
-                        s.spawn([](file& fl, int seed, std::atomic<long>& ok, std::atomic<long>& bad,
-                                   std::atomic<long>& closed, std::atomic<long>& odd) -> weft::task<> {
-                            std::vector<std::byte> b(block);
-                            std::uint64_t x = static_cast<std::uint64_t>(seed) * 2654435761u + 1;
-                            for (int k = 0; k < 100000; ++k) {
-                                x = x * 6364136223846793005u + 1442695040888963407u;
-                                const std::uint64_t off = ((x >> 33) % 16) * block;
-                                auto n = co_await fl.read_at(b, off);
-                                if (!n) {
-                                    (n.error() == std::errc::bad_file_descriptor ? closed : odd)++;
-                                    co_return;
+                        s.spawn(
+                            [](file& fl,
+                               int seed,
+                               std::atomic<long>& ok,
+                               std::atomic<long>& bad,
+                               std::atomic<long>& closed,
+                               std::atomic<long>& odd) -> weft::task<> {
+                                std::vector<std::byte> b(block);
+                                std::uint64_t x =
+                                    static_cast<std::uint64_t>(seed) * 2654435761u + 1;
+                                for (int k = 0; k < 100000; ++k) {
+                                    x = x * 6364136223846793005u + 1442695040888963407u;
+                                    const std::uint64_t off = ((x >> 33) % 16) * block;
+                                    auto n = co_await fl.read_at(b, off);
+                                    if (!n) {
+                                        (n.error() == std::errc::bad_file_descriptor ? closed
+                                                                                     : odd)++;
+                                        co_return;
+                                    }
+                                    (*n == block && check_pattern(b, 9, off) ? ok : bad)++;
                                 }
-                                (*n == block && check_pattern(b, 9, off) ? ok : bad)++;
-                            }
-                        }(f, round * readers + i, right, wrong, ebadf, other));
+                            }(f, round * readers + i, right, wrong, ebadf, other));
                     }
                     // The closer opens a decoy file with other bytes at once: if close() freed
                     // the number while a read was inside, the decoy would likely reuse it and
                     // that read would return the decoy's bytes.
                     int decoy = -1;
-                    s.spawn([](file& fl, int spins, const std::string& decoy_name,
-                               int& out) -> weft::task<> {
-                        for (int k = 0; k < spins; ++k) {
-                            co_await weft::yield_now();
-                        }
-                        fl.close();
-                        out = ::open(decoy_name.c_str(), O_RDONLY | O_CLOEXEC);
-                    }(f, round % 13, decoy_path, decoy));
+                    s.spawn(
+                        [](file& fl, int spins, const std::string& decoy_name, int& out)
+                            -> weft::task<> {
+                            for (int k = 0; k < spins; ++k) {
+                                co_await weft::yield_now();
+                            }
+                            fl.close();
+                            out = ::open(decoy_name.c_str(), O_RDONLY | O_CLOEXEC);
+                        }(f, round % 13, decoy_path, decoy));
                     co_await s.join();
                     if (decoy >= 0) {
                         ::close(decoy);

@@ -11,7 +11,8 @@
 
 using namespace weft::io::testing;
 
-TEST_CASE("starting the runtime raises the open-file soft limit to the hard limit", "[io][nofile]") {
+TEST_CASE(
+    "starting the runtime raises the open-file soft limit to the hard limit", "[io][nofile]") {
     WEFT_IO_TEST_PROLOGUE();
     rlimit before{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);

@@ -622,8 +622,8 @@ task<int> producer_slot(
 
 /// Receives until the channel is closed and drained (0) or the task is cancelled (1); counts
 /// what it received in *got.
-task<int>
-receive_all(receiver<std::int64_t> rx, weft::testing::ledger* seen, std::atomic<std::int64_t>* got) {
+task<int> receive_all(
+    receiver<std::int64_t> rx, weft::testing::ledger* seen, std::atomic<std::int64_t>* got) {
     for (;;) {
         auto v = co_await rx.recv();
         if (!v) {

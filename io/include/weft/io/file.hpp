@@ -9,10 +9,10 @@
 // read_at first tries preadv2(RWF_NOWAIT) on the worker, with either backend: a page-cache hit
 // costs one system call and does not suspend the task (cheaper than a ring op; see src/file.cpp).
 // Such reads count against the task's cooperative budget (when it is spent the task yields), and
-// in a cancelled task they fail at once with operation_canceled, like every other operation. A miss, and every other
-// operation, is an io_uring ring op (IORING_OP_OPENAT, READ, WRITE, FSYNC), or with epoll runs on
-// the blocking pool (weft::spawn_blocking), so a slow disk never blocks a worker. size() and
-// close() are synchronous (fstat, close).
+// in a cancelled task they fail at once with operation_canceled, like every other operation. A
+// miss, and every other operation, is an io_uring ring op (IORING_OP_OPENAT, READ, WRITE, FSYNC),
+// or with epoll runs on the blocking pool (weft::spawn_blocking), so a slow disk never blocks a
+// worker. size() and close() are synchronous (fstat, close).
 //
 // Thread-safety: ops at distinct offsets may run concurrently from several tasks (pread/pwrite
 // semantics). close() from any thread cancels ring ops in flight; blocking-pool calls that already

@@ -24,6 +24,7 @@
 
 #include <weft/io/detail/fd_handle.hpp>
 #include <weft/io/detail/op.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 
 #include <cstddef>
 #include <span>
@@ -42,10 +43,10 @@ struct datagram {
 
 namespace detail {
 
-class [[nodiscard("recv_from does nothing unless co_awaited")]] recv_from_awaiter
+class WEFT_NODISCARD("recv_from does nothing unless co_awaited") recv_from_awaiter
     : public op_awaiter_base {
 public:
-    recv_from_awaiter(fd_state * s, std::span<std::byte> b) noexcept
+    recv_from_awaiter(fd_state* s, std::span<std::byte> b) noexcept
         : op_awaiter_base(op_code::recvmsg, s, op_side::read) {
         iov_.iov_base = b.data();
         iov_.iov_len = b.size();
@@ -70,10 +71,10 @@ private:
     msghdr hdr_{};
 };
 
-class [[nodiscard("send_to does nothing unless co_awaited")]] send_to_awaiter
+class WEFT_NODISCARD("send_to does nothing unless co_awaited") send_to_awaiter
     : public op_awaiter_base {
 public:
-    send_to_awaiter(fd_state * s, std::span<const std::byte> b, const address& to) noexcept
+    send_to_awaiter(fd_state* s, std::span<const std::byte> b, const address& to) noexcept
         : op_awaiter_base(op_code::sendmsg, s, op_side::write)
         , to_(to) {
         iov_.iov_base = const_cast<std::byte*>(b.data());

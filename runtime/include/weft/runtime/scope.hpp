@@ -21,6 +21,7 @@
 #include <weft/runtime/task.hpp>
 
 #include <weft/runtime/detail/cancel_state.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
 
 #include <coroutine>
@@ -53,18 +54,14 @@ public:
     /// Children still running.
     std::size_t size() const;
 
-    struct [[nodiscard("join() must be co_awaited")]] join_awaiter {
+    struct WEFT_NODISCARD("join() must be co_awaited") join_awaiter {
         scope* s;
-        bool await_ready() const {
-            return s->size() == 0;
-        }
+        bool await_ready() const { return s->size() == 0; }
         template <class P>
         bool await_suspend(std::coroutine_handle<P> h) {
             return s->suspend_join(h, detail::cancel_of(h));
         }
-        void await_resume() {
-            s->resume_join();
-        }
+        void await_resume() { s->resume_join(); }
     };
     /// Waits until every child has finished; rethrows the first child's exception.
     join_awaiter join() noexcept { return {this}; }

@@ -22,25 +22,25 @@
 
 #include <weft/runtime/task.hpp>
 
+#include <weft/runtime/detail/nodiscard.hpp>
+
 #include <coroutine>
 #include <utility>
 
 namespace weft {
 
 template <class T = void>
-class [[nodiscard(
-    "dropping a join_handle detaches the task; use weft::go to say so")]] join_handle {
+class WEFT_NODISCARD("dropping a join_handle detaches the task; use weft::go to say so")
+    join_handle {
 public:
     using promise_type = detail::task_promise<T>;
     using handle_type = std::coroutine_handle<promise_type>;
 
     join_handle() noexcept = default;
     explicit join_handle(handle_type h) noexcept
-        : h_(h) {
-    }
-    join_handle(join_handle && o) noexcept
-        : h_(std::exchange(o.h_, {})) {
-    }
+        : h_(h) {}
+    join_handle(join_handle&& o) noexcept
+        : h_(std::exchange(o.h_, {})) {}
     join_handle& operator=(join_handle&& o) noexcept {
         if (this != &o) {
             detach();
@@ -50,14 +50,10 @@ public:
     }
     join_handle(const join_handle&) = delete;
     join_handle& operator=(const join_handle&) = delete;
-    ~join_handle() {
-        detach();
-    }
+    ~join_handle() { detach(); }
 
     /// True while this handle refers to a task (not moved from, detached or joined).
-    bool valid() const noexcept {
-        return static_cast<bool>(h_);
-    }
+    bool valid() const noexcept { return static_cast<bool>(h_); }
 
     /// True once the task has finished (its result is ready; awaiting will not suspend).
     bool is_done() const noexcept {
@@ -127,22 +123,16 @@ public:
     };
 
     /// Waits for the task and yields its value (or rethrows). The handle is consumed.
-    awaiter operator co_await()& noexcept {
+    awaiter operator co_await() & noexcept {
         WEFT_ASSERT(
             h_, "co_await on an empty weft::join_handle (already joined, detached or moved)");
         return awaiter{h_, this};
     }
-    awaiter operator co_await()&& noexcept {
-        return operator co_await();
-    }
+    awaiter operator co_await() && noexcept { return operator co_await(); }
 
     /// The coroutine (for the runtime's structured-concurrency helpers).
-    handle_type handle() const noexcept {
-        return h_;
-    }
-    handle_type release() noexcept {
-        return std::exchange(h_, {});
-    }
+    handle_type handle() const noexcept { return h_; }
+    handle_type release() noexcept { return std::exchange(h_, {}); }
 
 private:
     handle_type h_{};

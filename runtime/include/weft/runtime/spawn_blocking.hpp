@@ -13,6 +13,7 @@
 #pragma once
 
 #include <weft/runtime/detail/blocking_job.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
 
 #include <coroutine>
@@ -26,19 +27,16 @@ namespace weft {
 namespace detail {
 
 template <class F>
-class [[nodiscard("spawn_blocking does nothing unless co_awaited")]] blocking_awaiter
+class WEFT_NODISCARD("spawn_blocking does nothing unless co_awaited") blocking_awaiter
     : private blocking_job {
 public:
     using value_type = std::invoke_result_t<F&>;
 
     explicit blocking_awaiter(F fn)
         : blocking_job{&run_job}
-        , fn_(std::move(fn)) {
-    }
+        , fn_(std::move(fn)) {}
 
-    bool await_ready() const noexcept {
-        return false;
-    }
+    bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) {
         waiter_ = h;
         home_ = current_scheduler();
@@ -54,7 +52,7 @@ public:
     }
 
 private:
-    static void run_job(blocking_job * job) noexcept {
+    static void run_job(blocking_job* job) noexcept {
         auto* self = static_cast<blocking_awaiter*>(job);
         try {
             if constexpr (std::is_void_v<value_type>) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
 
 #include <coroutine>
@@ -30,7 +31,7 @@
 namespace weft {
 
 template <class T = void>
-class [[nodiscard("a task does nothing until it is co_awaited or spawned")]] task;
+class WEFT_NODISCARD("a task does nothing until it is co_awaited or spawned") task;
 
 namespace detail {
 
@@ -49,7 +50,7 @@ struct result_slot {
 };
 
 template <class T>
-    requires std::is_trivially_destructible_v<T>
+requires std::is_trivially_destructible_v<T>
 struct result_slot<T> {
     result_slot() noexcept {}
     union {
@@ -104,7 +105,7 @@ public:
 } // namespace detail
 
 template <class T>
-class [[nodiscard("a task does nothing until it is co_awaited or spawned")]] task {
+class WEFT_NODISCARD("a task does nothing until it is co_awaited or spawned") task {
 public:
     using promise_type = detail::task_promise<T>;
     using handle_type = std::coroutine_handle<promise_type>;
@@ -112,11 +113,9 @@ public:
 
     task() noexcept = default;
     explicit task(handle_type h) noexcept
-        : h_(h) {
-    }
-    task(task && o) noexcept
-        : h_(std::exchange(o.h_, {})) {
-    }
+        : h_(h) {}
+    task(task&& o) noexcept
+        : h_(std::exchange(o.h_, {})) {}
     task& operator=(task&& o) noexcept {
         if (this != &o) {
             destroy();
@@ -126,19 +125,13 @@ public:
     }
     task(const task&) = delete;
     task& operator=(const task&) = delete;
-    ~task() {
-        destroy();
-    }
+    ~task() { destroy(); }
 
     /// True if this object holds a coroutine (false after a move or release()).
-    bool valid() const noexcept {
-        return static_cast<bool>(h_);
-    }
+    bool valid() const noexcept { return static_cast<bool>(h_); }
 
     /// Gives up ownership of the coroutine frame (used by spawn).
-    handle_type release() noexcept {
-        return std::exchange(h_, {});
-    }
+    handle_type release() noexcept { return std::exchange(h_, {}); }
 
     struct awaiter {
         handle_type h;
@@ -156,11 +149,11 @@ public:
     };
 
     /// Runs the task inline; the awaiter resumes when it finishes, with its value or exception.
-    awaiter operator co_await()&& noexcept {
+    awaiter operator co_await() && noexcept {
         WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
         return awaiter{h_};
     }
-    awaiter operator co_await()& noexcept {
+    awaiter operator co_await() & noexcept {
         WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
         return awaiter{h_};
     }

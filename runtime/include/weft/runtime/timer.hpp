@@ -16,6 +16,7 @@
 #include <weft/runtime/result.hpp>
 
 #include <weft/runtime/detail/cancel_state.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/timer_node.hpp>
 
@@ -29,7 +30,7 @@ using clock = std::chrono::steady_clock;
 
 namespace detail {
 
-class [[nodiscard("a sleep does nothing unless co_awaited")]] sleep_awaiter : private cancel_hook {
+class WEFT_NODISCARD("a sleep does nothing unless co_awaited") sleep_awaiter : private cancel_hook {
 public:
     explicit sleep_awaiter(std::int64_t deadline_ns) noexcept
         : cancel_hook{&on_cancel} {
@@ -37,9 +38,7 @@ public:
     }
     sleep_awaiter(const sleep_awaiter&) = delete;
 
-    bool await_ready() const noexcept {
-        return false;
-    }
+    bool await_ready() const noexcept { return false; }
 
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) noexcept {
@@ -67,7 +66,7 @@ public:
 
 private:
     bool suspend(std::coroutine_handle<> h) noexcept;
-    static void on_cancel(cancel_hook * hook) noexcept;
+    static void on_cancel(cancel_hook* hook) noexcept;
 
     timer_node node_; // node_.state == cancelled is how a cancelled sleep is told apart
     cancel_state* cancel_ = nullptr;

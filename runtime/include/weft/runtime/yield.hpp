@@ -7,6 +7,8 @@
 // resumes on a worker of the same runtime, not necessarily the same one.
 #pragma once
 
+#include <weft/runtime/detail/nodiscard.hpp>
+
 #include <coroutine>
 
 namespace weft {
@@ -14,15 +16,11 @@ namespace weft {
 namespace detail {
 void yield_to_back(std::coroutine_handle<> h) noexcept;
 
-struct [[nodiscard("yield_now does nothing unless co_awaited")]] yield_awaiter{
-    bool await_ready() const noexcept {return false;
-} // namespace detail
-void await_suspend(std::coroutine_handle<> h) const noexcept {
-    yield_to_back(h);
-}
-void await_resume() const noexcept {
-}
-}; // namespace weft
+struct WEFT_NODISCARD("yield_now does nothing unless co_awaited") yield_awaiter {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { yield_to_back(h); }
+    void await_resume() const noexcept {}
+};
 } // namespace detail
 
 /// Suspends the calling task and queues it behind the work already queued.

@@ -25,6 +25,8 @@
 #pragma once
 
 #include <weft/runtime/result.hpp>
+
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/sync/detail/spinlock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
@@ -39,7 +41,7 @@ class barrier;
 namespace detail {
 
 /// co_await b.arrive_and_wait().
-class [[nodiscard("an arrival does nothing unless co_awaited")]] barrier_awaiter
+class WEFT_NODISCARD("an arrival does nothing unless co_awaited") barrier_awaiter
     : private task_waiter {
 public:
     explicit barrier_awaiter(barrier* b) noexcept
@@ -70,7 +72,7 @@ private:
     bool leader_ = false;
 };
 
-class [[nodiscard("an arrival does nothing unless co_awaited")]] barrier_op {
+class WEFT_NODISCARD("an arrival does nothing unless co_awaited") barrier_op {
 public:
     explicit barrier_op(barrier* b) noexcept
         : b_(b) {}

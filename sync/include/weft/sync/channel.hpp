@@ -46,8 +46,10 @@
 // move-only types work.
 #pragma once
 
-#include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/result.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/sync/detail/chan_core.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
@@ -90,10 +92,11 @@ public:
     /// No value, because of `ec` (channel_closed, operation_canceled, timed_out or
     /// operation_would_block).
     recv_result(std::nullopt_t, std::error_code ec) noexcept
-        : why_(ec == weft::errc::channel_closed              ? why::closed
-               : ec == std::errc::timed_out                  ? why::timed_out
-               : ec == std::errc::operation_would_block      ? why::would_block
-                                                             : why::canceled) {}
+        : why_(
+              ec == weft::errc::channel_closed         ? why::closed
+              : ec == std::errc::timed_out             ? why::timed_out
+              : ec == std::errc::operation_would_block ? why::would_block
+                                                       : why::canceled) {}
 
     /// Why there is no value; std::error_code{} when there is one.
     std::error_code error() const noexcept {
@@ -356,8 +359,7 @@ private:
     std::uint64_t pos_mask() const noexcept { return ~(closed_bit_ | wait_bit_); }
     slot* slots() const noexcept { return static_cast<slot*>(slots_); }
 
-    [[gnu::noinline]] op_status
-    ring_send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
+    [[gnu::noinline]] op_status ring_send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
         for (;;) {
             std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
             if ((tail & closed_bit_) != 0) {
@@ -587,7 +589,7 @@ protected:
 
 /// co_await ch.recv(): see the file comment.
 template <class T>
-class [[nodiscard("a channel receive does nothing unless co_awaited")]] recv_awaiter
+class WEFT_NODISCARD("a channel receive does nothing unless co_awaited") recv_awaiter
     : private chan_op_awaiter<recv_awaiter<T>> {
     using base = chan_op_awaiter<recv_awaiter<T>>;
     friend base;
@@ -651,7 +653,7 @@ private:
 
 /// co_await ch.send(v): see the file comment.
 template <class T>
-class [[nodiscard("a channel send does nothing unless co_awaited")]] send_awaiter
+class WEFT_NODISCARD("a channel send does nothing unless co_awaited") send_awaiter
     : private chan_op_awaiter<send_awaiter<T>> {
     using base = chan_op_awaiter<send_awaiter<T>>;
     friend base;
@@ -703,7 +705,7 @@ private:
 
 /// What ch.recv() returns: co_await it (once).
 template <class T>
-class [[nodiscard("a channel receive does nothing unless co_awaited")]] recv_op {
+class WEFT_NODISCARD("a channel receive does nothing unless co_awaited") recv_op {
 public:
     explicit recv_op(chan_state<T>* c) noexcept
         : ch_(c) {}
@@ -715,7 +717,7 @@ private:
 
 /// What ch.send(v) returns: co_await it (once), in the same full-expression (it refers to v).
 template <class T>
-class [[nodiscard("a channel send does nothing unless co_awaited")]] send_op {
+class WEFT_NODISCARD("a channel send does nothing unless co_awaited") send_op {
 public:
     send_op(chan_state<T>* c, T* src) noexcept
         : ch_(c)
@@ -954,8 +956,8 @@ struct recv_case {
 template <class T>
 struct send_case {
     detail::chan_state<T>* chan = nullptr;
-    T* src = nullptr;      // the caller's value (send_case(T&&)), moved from only if this fires
-    std::optional<T> own;  // or a copy (send_case(const T&))
+    T* src = nullptr;     // the caller's value (send_case(T&&)), moved from only if this fires
+    std::optional<T> own; // or a copy (send_case(const T&))
 };
 
 template <class T>

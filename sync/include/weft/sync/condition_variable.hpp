@@ -33,9 +33,11 @@
 
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
-#include <weft/sync/detail/notify_list.hpp>
 #include <weft/sync/guard.hpp>
 #include <weft/sync/mutex.hpp>
+
+#include <weft/runtime/detail/nodiscard.hpp>
+#include <weft/sync/detail/notify_list.hpp>
 
 #include <coroutine>
 #include <utility>
@@ -54,7 +56,7 @@ struct cv_outcome {
 };
 
 /// The first half of a wait: enqueue, unlock the mutex, suspend until notified or cancelled.
-class [[nodiscard("a wait does nothing unless co_awaited")]] cv_wait : private notify_waiter {
+class WEFT_NODISCARD("a wait does nothing unless co_awaited") cv_wait : private notify_waiter {
 public:
     cv_wait(notify_list* l, mutex* m) noexcept
         : notify_waiter(l)

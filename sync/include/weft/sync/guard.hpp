@@ -12,6 +12,7 @@
 #pragma once
 
 #include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 
 #include <utility>
 
@@ -19,7 +20,7 @@ namespace weft::sync {
 
 /// Exclusive ownership of `Mutex` (mutex, or shared_mutex locked with lock()).
 template <class Mutex>
-class [[nodiscard("a guard unlocks when it is destroyed: name it")]] unique_guard {
+class WEFT_NODISCARD("a guard unlocks when it is destroyed: name it") unique_guard {
 public:
     unique_guard() noexcept = default;
     /// Adopts a lock the caller holds.
@@ -64,7 +65,7 @@ private:
 
 /// Shared (reader) ownership of `Mutex` (shared_mutex locked with lock_shared()).
 template <class Mutex>
-class [[nodiscard("a guard unlocks when it is destroyed: name it")]] shared_guard {
+class WEFT_NODISCARD("a guard unlocks when it is destroyed: name it") shared_guard {
 public:
     shared_guard() noexcept = default;
     /// Adopts a shared lock the caller holds.

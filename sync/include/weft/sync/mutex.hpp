@@ -30,12 +30,14 @@
 // that tasks wait on.
 #pragma once
 
-#include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
+#include <weft/sync/guard.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/sync/detail/spinlock.hpp>
 #include <weft/sync/detail/waiter.hpp>
-#include <weft/sync/guard.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -62,7 +64,7 @@ struct mutex_waiter : task_waiter {
 };
 
 /// co_await m.lock(): see the file comment.
-class [[nodiscard("a lock does nothing unless co_awaited")]] lock_awaiter {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") lock_awaiter {
 public:
     lock_awaiter(mutex* m, bool cancellable) noexcept
         : m_(m)
@@ -106,12 +108,12 @@ private:
 
     mutex* m_;
     bool cancellable_;
-    bool yield_first_ = false;           // the budget is spent: yield before competing
-    task<result<void>> slow_;            // the waiting part, started only when needed
+    bool yield_first_ = false; // the budget is spent: yield before competing
+    task<result<void>> slow_;  // the waiting part, started only when needed
 };
 
 /// What m.lock() returns: co_await it (once).
-class [[nodiscard("a lock does nothing unless co_awaited")]] lock_op {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") lock_op {
 public:
     lock_op(mutex* m, bool cancellable) noexcept
         : m_(m)
@@ -197,8 +199,8 @@ private:
     // else out); starving/woken/waiting: changed by CAS under qlock_ (and by unlock for woken).
     // Read by every lock/unlock.
     std::atomic<std::uint32_t> state_{0};
-    detail::spinlock qlock_;      // guards queue_ and the waiters' states
-    detail::waiter_list queue_;   // mutex_waiters, FIFO (woken losers go back to the front)
+    detail::spinlock qlock_;    // guards queue_ and the waiters' states
+    detail::waiter_list queue_; // mutex_waiters, FIFO (woken losers go back to the front)
 };
 
 namespace detail {

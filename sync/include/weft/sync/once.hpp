@@ -20,6 +20,8 @@
 
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
+
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/sync/detail/notify_list.hpp>
 
 #include <atomic>
@@ -46,7 +48,7 @@ struct once_claim_result {
 };
 
 /// Waits until the once is done (-> done) or free to run (-> run: this caller now runs f).
-class [[nodiscard("a claim does nothing unless co_awaited")]] once_claim : private notify_waiter {
+class WEFT_NODISCARD("a claim does nothing unless co_awaited") once_claim : private notify_waiter {
 public:
     explicit once_claim(once* o) noexcept;
     once_claim(const once_claim&) = delete;
@@ -67,7 +69,9 @@ private:
 };
 
 template <class F>
-inline constexpr bool returns_task_v = requires(F& f) { std::invoke(f).operator co_await(); };
+inline constexpr bool returns_task_v = requires(F& f) {
+    std::invoke(f).operator co_await();
+};
 
 } // namespace detail
 

@@ -35,10 +35,12 @@
 // select is awaited in the same full-expression as its cases are made).
 #pragma once
 
-#include <weft/runtime/detail/assert.hpp>
-#include <weft/runtime/detail/timer_node.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/sync/channel.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
+#include <weft/runtime/detail/timer_node.hpp>
 #include <weft/sync/detail/select_core.hpp>
 
 #include <chrono>
@@ -203,7 +205,7 @@ namespace detail {
 
 /// co_await select(...): holds every case's state, and the select_core that runs the algorithm.
 template <class... Cases>
-class [[nodiscard("a select does nothing unless co_awaited")]] select_awaiter {
+class WEFT_NODISCARD("a select does nothing unless co_awaited") select_awaiter {
     static constexpr std::size_t n = sizeof...(Cases);
     static_assert(n <= max_select_cases, "weft::sync::select: too many cases");
     static_assert(
@@ -256,8 +258,8 @@ private:
     template <class S>
     static void fill_slot(select_case_slot& slot, S& s) noexcept {
         slot.k = S::kind;
-        if constexpr (S::kind == select_case_slot::kind::recv ||
-                      S::kind == select_case_slot::kind::send) {
+        if constexpr (
+            S::kind == select_case_slot::kind::recv || S::kind == select_case_slot::kind::send) {
             slot.chan = s.chan;
             slot.w = &s.w;
             slot.typed = &s;
@@ -284,7 +286,7 @@ private:
 
 /// What select(...) returns: co_await it (once).
 template <class... Cases>
-class [[nodiscard("a select does nothing unless co_awaited")]] select_op {
+class WEFT_NODISCARD("a select does nothing unless co_awaited") select_op {
 public:
     explicit select_op(Cases&&... cases)
         : cases_(std::move(cases)...) {}

@@ -25,8 +25,10 @@
 // suspend (unless the task's cooperative budget is spent: it then yields).
 #pragma once
 
-#include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/result.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/sync/detail/spinlock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
@@ -54,7 +56,7 @@ struct sem_waiter : task_waiter {
 };
 
 /// co_await sem.acquire(n): see the file comment.
-class [[nodiscard("an acquire does nothing unless co_awaited")]] acquire_awaiter
+class WEFT_NODISCARD("an acquire does nothing unless co_awaited") acquire_awaiter
     : private sem_waiter {
 public:
     acquire_awaiter(semaphore* s, std::uint64_t n, weft::detail::blocked_on kind) noexcept
@@ -85,7 +87,7 @@ private:
 };
 
 /// What sem.acquire(n) returns: co_await it (once).
-class [[nodiscard("an acquire does nothing unless co_awaited")]] acquire_op {
+class WEFT_NODISCARD("an acquire does nothing unless co_awaited") acquire_op {
 public:
     acquire_op(semaphore* s, std::uint64_t n, weft::detail::blocked_on kind) noexcept
         : s_(s)
@@ -146,7 +148,7 @@ private:
     void grant_locked(detail::wake_list& wl) noexcept;
 
     static constexpr std::uint64_t waiting_bit = 1; // the queue is not empty
-    static constexpr unsigned shift = 1;             // permits live above the bit
+    static constexpr unsigned shift = 1;            // permits live above the bit
 
     // permits << 1 | waiting_bit. Changed by CAS on the fast paths only while waiting_bit is
     // clear; while it is set, only under qlock_ (fast paths see the bit and take the lock).

@@ -29,6 +29,8 @@
 #include <weft/sync/guard.hpp>
 #include <weft/sync/semaphore.hpp>
 
+#include <weft/runtime/detail/nodiscard.hpp>
+
 #include <coroutine>
 #include <cstdint>
 
@@ -40,7 +42,7 @@ namespace detail {
 
 /// co_await of lock() / lock_shared(): a semaphore acquire that yields a guard.
 template <class Guard>
-class [[nodiscard("a lock does nothing unless co_awaited")]] rw_lock_awaiter {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") rw_lock_awaiter {
 public:
     rw_lock_awaiter(semaphore* s, std::uint64_t n, shared_mutex* m) noexcept
         : inner_(s, n, weft::detail::blocked_on::mutex)
@@ -68,7 +70,7 @@ private:
 
 /// What lock() / lock_shared() return: co_await it (once).
 template <class Guard>
-class [[nodiscard("a lock does nothing unless co_awaited")]] rw_lock_op {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") rw_lock_op {
 public:
     rw_lock_op(semaphore* s, std::uint64_t n, shared_mutex* m) noexcept
         : s_(s)

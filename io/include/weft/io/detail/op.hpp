@@ -14,6 +14,7 @@
 #include <weft/runtime/result.hpp>
 
 #include <weft/runtime/detail/cancel_state.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/timer_node.hpp>
 
@@ -126,35 +127,35 @@ public:
 };
 
 /// co_await yields result<std::size_t>: bytes moved (0 from a read means end of stream).
-class [[nodiscard("an I/O operation does nothing unless co_awaited")]] size_awaiter
-    : public op_awaiter_base{public : size_awaiter(
-          op_code c, fd_state* s, op_side sd, void* b, std::size_t n, bool all_) noexcept :
-                                 op_awaiter_base(c, s, sd){buf = b;
-len = n;
-all = all_;
-} // namespace weft::io::detail
-result<std::size_t> await_resume() noexcept {
-    op_outcome r = op_finish(*this);
-    if (r.error) {
-        return r.error;
+class WEFT_NODISCARD("an I/O operation does nothing unless co_awaited") size_awaiter
+    : public op_awaiter_base {
+public:
+    size_awaiter(op_code c, fd_state* s, op_side sd, void* b, std::size_t n, bool all_) noexcept
+        : op_awaiter_base(c, s, sd) {
+        buf = b;
+        len = n;
+        all = all_;
     }
-    return static_cast<std::size_t>(r.value);
-}
-}
-;
+    result<std::size_t> await_resume() noexcept {
+        op_outcome r = op_finish(*this);
+        if (r.error) {
+            return r.error;
+        }
+        return static_cast<std::size_t>(r.value);
+    }
+};
 
 /// co_await yields result<void> (write_all, read_exact, fsync, connect).
-class [[nodiscard("an I/O operation does nothing unless co_awaited")]] void_awaiter
-    : public op_awaiter_base{public : void_awaiter(
-          op_code c, fd_state* s, op_side sd, void* b, std::size_t n, bool all_) noexcept :
-                                 op_awaiter_base(c, s, sd){buf = b;
-len = n;
-all = all_;
-}
-result<void> await_resume() noexcept {
-    return op_finish(*this).error;
-}
-}
-;
+class WEFT_NODISCARD("an I/O operation does nothing unless co_awaited") void_awaiter
+    : public op_awaiter_base {
+public:
+    void_awaiter(op_code c, fd_state* s, op_side sd, void* b, std::size_t n, bool all_) noexcept
+        : op_awaiter_base(c, s, sd) {
+        buf = b;
+        len = n;
+        all = all_;
+    }
+    result<void> await_resume() noexcept { return op_finish(*this).error; }
+};
 
 } // namespace weft::io::detail

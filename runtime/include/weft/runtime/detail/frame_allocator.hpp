@@ -35,8 +35,8 @@
 namespace weft::detail {
 
 inline constexpr std::size_t frame_granule = 16;
-inline constexpr std::size_t frame_classes = 64;    // up to 1 KiB
-inline constexpr std::uint32_t frame_batch = 256;    // frames moved to/from the depot at once
+inline constexpr std::size_t frame_classes = 64;      // up to 1 KiB
+inline constexpr std::uint32_t frame_batch = 256;     // frames moved to/from the depot at once
 inline constexpr std::uint32_t frame_spill_at = 2048; // a list longer than this spills a batch
 
 struct frame_cache {
@@ -51,10 +51,10 @@ struct frame_cache {
 // Zero-initialised, trivially destructible: no TLS guard on the hot path.
 inline thread_local frame_cache tls_frame_cache;
 
-void frame_cache_enable() noexcept;  // a worker thread, at start
-void frame_cache_release() noexcept; // a worker thread, at exit: its lists go to the depot
-void* frame_refill(std::size_t c);    // slow path of frame_alloc
-void frame_spill(std::size_t c) noexcept;          // slow path of frame_free (worker)
+void frame_cache_enable() noexcept;       // a worker thread, at start
+void frame_cache_release() noexcept;      // a worker thread, at exit: its lists go to the depot
+void* frame_refill(std::size_t c);        // slow path of frame_alloc
+void frame_spill(std::size_t c) noexcept; // slow path of frame_free (worker)
 void frame_free_foreign(void* p, std::size_t c) noexcept; // frame_free on a non-worker thread
 
 inline void* frame_alloc(std::size_t n) {

@@ -46,7 +46,8 @@ struct select_state {
 
 /// A task or plain thread waiting on a channel: a send, a receive, or one case of a select.
 struct chan_waiter : task_waiter {
-    chan_waiter() noexcept : task_waiter(&on_cancel) {}
+    chan_waiter() noexcept
+        : task_waiter(&on_cancel) {}
 
     /// Cancellation hook of a plain (non-select) send or receive; see task_waiter.
     static void on_cancel(weft::detail::cancel_hook* h) noexcept;

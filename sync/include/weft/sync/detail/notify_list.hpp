@@ -3,8 +3,10 @@
 // queue, and the generic cancellable await on it. See sync/src/waiter.cpp for the protocol.
 #pragma once
 
-#include <weft/runtime/detail/scheduler_hooks.hpp>
 #include <weft/runtime/result.hpp>
+
+#include <weft/runtime/detail/nodiscard.hpp>
+#include <weft/runtime/detail/scheduler_hooks.hpp>
 #include <weft/sync/detail/spinlock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
@@ -75,7 +77,7 @@ void notify_block(notify_list& l, ready_fn ready, const void* ctx) noexcept;
 ///   notify_list& waitlist() noexcept
 /// Yields result<void>: success once the condition held, or the cancellation error.
 template <class Prim>
-class [[nodiscard("a wait does nothing unless co_awaited")]] notify_awaiter
+class WEFT_NODISCARD("a wait does nothing unless co_awaited") notify_awaiter
     : private notify_waiter {
 public:
     explicit notify_awaiter(Prim* p) noexcept
@@ -112,7 +114,7 @@ private:
 
 /// What a notify-style wait() returns: co_await it (once).
 template <class Prim>
-class [[nodiscard("a wait does nothing unless co_awaited")]] notify_op {
+class WEFT_NODISCARD("a wait does nothing unless co_awaited") notify_op {
 public:
     explicit notify_op(Prim* p) noexcept
         : p_(p) {}

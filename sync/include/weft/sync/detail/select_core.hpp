@@ -72,7 +72,7 @@ private:
 
     select_case_slot* slots_;
     std::uint32_t n_;
-    chan_core** locks_;   // distinct channels in address order (Go's lockorder)
+    chan_core** locks_; // distinct channels in address order (Go's lockorder)
     std::uint32_t nlocks_ = 0;
     std::uint8_t* order_; // random permutation of the cases (Go's pollorder)
 

@@ -55,7 +55,10 @@ inline void cpu_relax() noexcept {
 /// RAII holder for a spinlock (std::lock_guard would pull in <mutex>).
 class spin_guard {
 public:
-    explicit spin_guard(spinlock& l) noexcept : l_(l) { l_.lock(); }
+    explicit spin_guard(spinlock& l) noexcept
+        : l_(l) {
+        l_.lock();
+    }
     ~spin_guard() { l_.unlock(); }
     spin_guard(const spin_guard&) = delete;
     spin_guard& operator=(const spin_guard&) = delete;

@@ -9,10 +9,11 @@
 // last touch: the woken task may run at once on another worker and free the waiter.
 #pragma once
 
+#include <weft/runtime/yield.hpp>
+
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
-#include <weft/runtime/yield.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -36,7 +37,7 @@ enum class wait_state : std::uint8_t {
 /// touches the rest, and every other field is written before it is read (bind(), enqueueing,
 /// the blocking_* paths).
 struct waiter {
-    waiter* next;                        // queue links, guarded by the primitive's lock
+    waiter* next; // queue links, guarded by the primitive's lock
     waiter* prev;
     std::coroutine_handle<> handle;      // the task; null for a parked plain thread
     weft::detail::scheduler* home;       // the task's runtime, for schedule_wakeup_on
