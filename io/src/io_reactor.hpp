@@ -8,6 +8,7 @@
 #include <weft/io/detail/op.hpp>
 #include <weft/runtime/detail/reactor.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -20,27 +21,6 @@ namespace weft::io::detail {
 
 // ---------------------------------------------------------------------------------------------
 // Small pieces
-
-/// A test-and-test-and-set lock for the short critical sections on a descriptor's state.
-class spin_lock {
-public:
-    void lock() noexcept {
-        // acquire: pairs with unlock()'s release; the holder sees what the last holder wrote.
-        while (flag_.exchange(true, std::memory_order_acquire)) {
-            while (flag_.load(std::memory_order_relaxed)) {
-                __builtin_ia32_pause();
-            }
-        }
-    }
-    bool try_lock() noexcept {
-        return !flag_.load(std::memory_order_relaxed) &&
-               !flag_.exchange(true, std::memory_order_acquire);
-    }
-    void unlock() noexcept { flag_.store(false, std::memory_order_release); }
-
-private:
-    std::atomic<bool> flag_{false};
-};
 
 /// Why an op was cut short; stored in op::state bits 4..7 by the first canceller.
 enum op_why : std::uint32_t {
@@ -84,7 +64,7 @@ struct listener_ext {
 /// is never returned to the system, so a stale epoll event can still lock it and see that its
 /// generation moved on.
 struct fd_state {
-    spin_lock lock;
+    weft::detail::spin_lock lock;
     int fd = -1;                      // set at adopt; -1 once the descriptor is closed (lock)
     std::atomic<bool> closing{false}; // close() was called (lock-free read for is_open)
     fd_kind kind = fd_kind::stream;

@@ -84,6 +84,7 @@
 
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 
 #include "io_reactor.hpp"
 
@@ -362,7 +363,7 @@ void stop_timer_local(op& o) noexcept {
         // Fired on this very worker earlier: on_fire has returned, fire_complete is set.
         while (o.timer.node.state.load(std::memory_order_acquire) !=
                weft::detail::timer_node::fire_complete) {
-            __builtin_ia32_pause();
+            weft::detail::cpu_relax();
         }
     }
 }
@@ -388,7 +389,7 @@ void complete_taken(op& o, bool from_timer) noexcept {
                 // fire_complete as its last touch (acquire pairs with that release store).
                 while (o.timer.node.state.load(std::memory_order_acquire) !=
                        weft::detail::timer_node::fire_complete) {
-                    __builtin_ia32_pause();
+                    weft::detail::cpu_relax();
                 }
                 break;
             }

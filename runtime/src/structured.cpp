@@ -24,6 +24,7 @@
 #include <weft/runtime/with_timeout.hpp>
 
 #include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 
 #include "scheduler.hpp"
 
@@ -142,7 +143,7 @@ bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
         // Fired: wait for on_fire to finish with the node (it is short and never blocks).
         // acquire: pairs with the release store of fire_complete; fired_ is visible after.
         while (node_.state.load(std::memory_order_acquire) != timer_node::fire_complete) {
-            __builtin_ia32_pause();
+            cpu_relax();
         }
         return false;
     }

@@ -127,13 +127,13 @@ bool chan_core::is_closed() const noexcept {
     if (ring_) {
         return (tail_.load(std::memory_order_seq_cst) & closed_bit_) != 0;
     }
-    spin_guard g(lock_);
+    weft::detail::spin_guard g(lock_);
     return closed_;
 }
 
 std::size_t chan_core::size() const noexcept {
     if (!ring_) {
-        spin_guard g(lock_);
+        weft::detail::spin_guard g(lock_);
         return count_;
     }
     // crossbeam's len(): a consistent pair of head and tail.

@@ -168,7 +168,7 @@ bool mutex::spin() noexcept {
         if ((s & locked_bit) == 0 && try_lock()) {
             return true;
         }
-        detail::cpu_relax();
+        weft::detail::cpu_relax();
     }
     return false;
 }

@@ -340,7 +340,7 @@ void select_core::wake_claimed() noexcept {
             // acquire: pairs with that release store.
             while (timer_.node.state.load(std::memory_order_acquire) !=
                    weft::detail::timer_node::fire_complete) {
-                cpu_relax();
+                weft::detail::cpu_relax();
             }
             break;
         }

@@ -59,7 +59,6 @@
 
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/sync/detail/notify_list.hpp>
-#include <weft/sync/detail/spinlock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <atomic>
@@ -72,24 +71,6 @@
 #include <unistd.h>
 
 namespace weft::sync::detail {
-
-void spinlock::lock_slow() noexcept {
-    // Test-and-test-and-set: spin on a plain load (no cache-line ping-pong) and try again only
-    // when the lock looks free. After a while the holder is probably descheduled: yield.
-    for (unsigned spins = 0;;) {
-        while (locked_.load(std::memory_order_relaxed)) {
-            if (spins < 128) {
-                cpu_relax();
-                ++spins;
-            } else {
-                sched_yield();
-            }
-        }
-        if (!locked_.exchange(true, std::memory_order_acquire)) {
-            return;
-        }
-    }
-}
 
 void park_thread(waiter& w) noexcept {
     // acquire: pairs with unpark_thread's release store; the completer's writes to the waiter

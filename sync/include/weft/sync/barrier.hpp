@@ -27,7 +27,7 @@
 #include <weft/runtime/result.hpp>
 
 #include <weft/runtime/detail/nodiscard.hpp>
-#include <weft/sync/detail/spinlock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <coroutine>
@@ -103,7 +103,7 @@ private:
     /// Under lock_: completes the phase if everyone has arrived; collects the waiters.
     bool complete_phase_locked(detail::wake_list& wl) noexcept;
 
-    detail::spinlock lock_;
+    weft::detail::spin_lock lock_;
     detail::waiter_list waiters_; // guarded by lock_: the tasks waiting in the current phase
     std::ptrdiff_t expected_;     // guarded by lock_: participants per phase
     std::ptrdiff_t arrived_ = 0;  // guarded by lock_: arrivals in the current phase

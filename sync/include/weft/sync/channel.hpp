@@ -241,7 +241,7 @@ public:
                 if ((head_.load(std::memory_order_seq_cst) & ~wait_bit_) + one_lap_ == tail) {
                     return fast_status::blocked;
                 }
-                cpu_relax();
+                weft::detail::cpu_relax();
                 tail = tail_.load(std::memory_order_relaxed);
             } else {
                 // Another push filled this slot already: our tail is stale. Look again at once
@@ -279,7 +279,7 @@ public:
                 if ((tail & pos_mask()) == head) {
                     return (tail & closed_bit_) != 0 ? fast_status::closed : fast_status::blocked;
                 }
-                cpu_relax();
+                weft::detail::cpu_relax();
                 head = head_.load(std::memory_order_relaxed);
             } else {
                 // Another pop took this slot already: our head is stale. Look again at once.
@@ -419,7 +419,7 @@ private:
                     slot& sl = slots()[pos & index_mask_];
                     // The push that filled it may still be publishing.
                     while (sl.stamp.load(std::memory_order_acquire) != pos + 1) {
-                        cpu_relax();
+                        weft::detail::cpu_relax();
                     }
                     out.emplace(std::move(*sl.value()));
                     std::destroy_at(sl.value());

@@ -36,7 +36,7 @@
 
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/nodiscard.hpp>
-#include <weft/sync/detail/spinlock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <atomic>
@@ -199,8 +199,8 @@ private:
     // else out); starving/woken/waiting: changed by CAS under qlock_ (and by unlock for woken).
     // Read by every lock/unlock.
     std::atomic<std::uint32_t> state_{0};
-    detail::spinlock qlock_;    // guards queue_ and the waiters' states
-    detail::waiter_list queue_; // mutex_waiters, FIFO (woken losers go back to the front)
+    weft::detail::spin_lock qlock_; // guards queue_ and the waiters' states
+    detail::waiter_list queue_;     // mutex_waiters, FIFO (woken losers go back to the front)
 };
 
 namespace detail {

@@ -29,7 +29,7 @@
 
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/nodiscard.hpp>
-#include <weft/sync/detail/spinlock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <atomic>
@@ -153,7 +153,7 @@ private:
     // permits << 1 | waiting_bit. Changed by CAS on the fast paths only while waiting_bit is
     // clear; while it is set, only under qlock_ (fast paths see the bit and take the lock).
     std::atomic<std::uint64_t> state_;
-    detail::spinlock qlock_;
+    weft::detail::spin_lock qlock_;
     detail::waiter_list queue_; // sem_waiters, FIFO
 };
 

@@ -11,6 +11,8 @@
 //      that has already moved on: the waiter's memory is alive for as long as the hook runs.
 #pragma once
 
+#include <weft/runtime/detail/spin_lock.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <system_error>
@@ -83,7 +85,7 @@ private:
         // it.
         while (bits_.fetch_or(1, std::memory_order_acquire) & 1) {
             while (bits_.load(std::memory_order_relaxed) & 1) {
-                __builtin_ia32_pause();
+                cpu_relax();
             }
         }
     }

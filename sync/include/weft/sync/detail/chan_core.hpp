@@ -5,7 +5,7 @@
 #pragma once
 
 #include <weft/runtime/detail/assert.hpp>
-#include <weft/sync/detail/spinlock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <atomic>
@@ -155,7 +155,7 @@ private:
 
 public:
     // --- lock-path state, guarded by lock_ (its own line) ---
-    alignas(64) mutable spinlock lock_;
+    alignas(64) mutable weft::detail::spin_lock lock_;
     bool closed_ = false;   // unbuffered/unbounded channels (ring channels: closed_bit_)
     std::size_t count_ = 0; // unbounded channels: values in the buffer
     waiter_list recvq_;     // receivers waiting for a value (only while nothing is buffered)

@@ -7,7 +7,7 @@
 
 #include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
-#include <weft/sync/detail/spinlock.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <coroutine>
@@ -48,7 +48,7 @@ public:
         wl.wake_all();
     }
 
-    spinlock lock;
+    weft::detail::spin_lock lock;
     waiter_list waiters; // guarded by lock
 };
 

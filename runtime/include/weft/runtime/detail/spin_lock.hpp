@@ -1,4 +1,5 @@
-// The tiny lock inside every weft::sync primitive (Go's `lock(&c.lock)` in chan.go).
+// The tiny lock inside every weft primitive and io descriptor state (Go's `lock(&c.lock)` in
+// chan.go), and cpu_relax(), the one pause of every spin-wait loop in weft.
 //
 // Held only for a few dozen instructions (a ring-buffer slot, a list splice, never across a
 // suspension or a call into user code), so a test-and-test-and-set spin is cheaper than a
@@ -10,11 +11,22 @@
 #include <atomic>
 #include <cstdint>
 
-namespace weft::sync::detail {
+namespace weft::detail {
+
+/// One pause of a spin-wait loop (the x86 PAUSE hint; a compiler barrier elsewhere).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#else
+    asm volatile("" ::: "memory");
+#endif
+}
 
 /// Spin lock for short critical sections; see the file comment.
 /// Memory ordering: unlock() happens-before the next lock() that acquires it (acquire/release).
-class spinlock {
+class spin_lock {
 public:
     void lock() noexcept {
         // acquire: pairs with unlock()'s release store.
@@ -41,21 +53,10 @@ private:
     std::atomic<bool> locked_{false};
 };
 
-/// One pause of a spin-wait loop (the x86 PAUSE hint; a compiler barrier elsewhere).
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#else
-    asm volatile("" ::: "memory");
-#endif
-}
-
-/// RAII holder for a spinlock (std::lock_guard would pull in <mutex>).
+/// RAII holder for a spin_lock (std::lock_guard would pull in <mutex>).
 class spin_guard {
 public:
-    explicit spin_guard(spinlock& l) noexcept
+    explicit spin_guard(spin_lock& l) noexcept
         : l_(l) {
         l_.lock();
     }
@@ -64,7 +65,7 @@ public:
     spin_guard& operator=(const spin_guard&) = delete;
 
 private:
-    spinlock& l_;
+    spin_lock& l_;
 };
 
-} // namespace weft::sync::detail
+} // namespace weft::detail
