@@ -361,10 +361,7 @@ void stop_timer_local(op& o) noexcept {
     o.flow &= static_cast<std::uint8_t>(~fl_timer);
     if (weft::detail::timer_cancel(&o.timer.node) == weft::detail::cancel_result::cancel_lost) {
         // Fired on this very worker earlier: on_fire has returned, fire_complete is set.
-        while (o.timer.node.state.load(std::memory_order_acquire) !=
-               weft::detail::timer_node::fire_complete) {
-            weft::detail::cpu_relax();
-        }
+        weft::detail::wait_fire_complete(o.timer.node);
     }
 }
 
@@ -387,10 +384,7 @@ void complete_taken(op& o, bool from_timer) noexcept {
             case weft::detail::cancel_result::cancel_lost:
                 // on_fire runs or ran; it found the op gone from the queue and will mark
                 // fire_complete as its last touch (acquire pairs with that release store).
-                while (o.timer.node.state.load(std::memory_order_acquire) !=
-                       weft::detail::timer_node::fire_complete) {
-                    weft::detail::cpu_relax();
-                }
+                weft::detail::wait_fire_complete(o.timer.node);
                 break;
             }
         }

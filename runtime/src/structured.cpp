@@ -142,9 +142,7 @@ bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
     case cancel_result::cancel_lost:
         // Fired: wait for on_fire to finish with the node (it is short and never blocks).
         // acquire: pairs with the release store of fire_complete; fired_ is visible after.
-        while (node_.state.load(std::memory_order_acquire) != timer_node::fire_complete) {
-            cpu_relax();
-        }
+        wait_fire_complete(node_);
         return false;
     }
     return false;

@@ -338,10 +338,7 @@ void select_core::wake_claimed() noexcept {
         case weft::detail::cancel_result::cancel_lost:
             // It fired and lost the claim; its callback ends by marking fire_complete.
             // acquire: pairs with that release store.
-            while (timer_.node.state.load(std::memory_order_acquire) !=
-                   weft::detail::timer_node::fire_complete) {
-                weft::detail::cpu_relax();
-            }
+            weft::detail::wait_fire_complete(timer_.node);
             break;
         }
     }

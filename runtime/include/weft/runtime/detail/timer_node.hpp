@@ -10,6 +10,8 @@
 //     unlink). Until then the node's memory must stay alive: the waiter stays suspended.
 #pragma once
 
+#include <weft/runtime/detail/spin_lock.hpp>
+
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
@@ -44,5 +46,16 @@ void timer_register(timer_node* n) noexcept;
 ///   cancel_lost     the timer had already fired; on_fire has run or is running
 enum class cancel_result { cancel_done, cancel_pending, cancel_lost };
 cancel_result timer_cancel(timer_node* n) noexcept;
+
+/// After timer_cancel(n) returned cancel_lost for a node whose on_fire ends by storing
+/// fire_complete: waits until on_fire has finished with the node (it is short and never blocks),
+/// so that the node's memory may go.
+inline void wait_fire_complete(const timer_node& n) noexcept {
+    // acquire: pairs with on_fire's release store of fire_complete, its last touch of the node;
+    // whatever on_fire wrote before it is visible after.
+    while (n.state.load(std::memory_order_acquire) != timer_node::fire_complete) {
+        cpu_relax();
+    }
+}
 
 } // namespace weft::detail
