@@ -3,10 +3,19 @@
 #
 #   scripts/bench.sh [compare.py options]      e.g. --quick, --only skynet,fib, --workers 4, --runs 3
 #
-# Steps: scripts/install-deps.sh bench (installs only what is missing); configure and build
-# weft_bench in build/bench-release (Release, Ninja); bench/build_twins.sh build/bench-release;
-# bench/compare.py over the three programs; then weft's sleep_memory line (resident memory of a
-# million sleeping tasks; weft only, so it is not in the table).
+# Steps (bench/README.md describes each piece):
+#   1. scripts/install-deps.sh bench (installs only what is missing);
+#   2. configure build/bench-release (Release, Ninja) and build weft_bench, weft_micro_bench and
+#      the io examples;
+#   3. bench/twins/build.sh build/bench-release workloads (the Go and Tokio twins);
+#   4. bench/drivers/compare.py over the three programs: the table, also written as CSV and JSON
+#      to build/bench-release/results/compare.{csv,json}, and drawn by bench/drivers/plot.py as
+#      build/bench-release/results/compare.png (its path is printed);
+#   5. weft_micro_bench (Google Benchmark: deque, injection queue, timers, channels, frame
+#      allocator), JSON in build/bench-release/results/micro.json, summarised as a table;
+#   6. the I/O servers: bench/twins/build.sh build/bench-release servers, bench/drivers/io_compare.py;
+#   7. weft's sleep_memory line (resident memory of a million sleeping tasks; weft only, so it is
+#      not in the table).
 #
 # Environment:
 #   WEFT_BENCH_CXX     C++ compiler (default: $default_cxx below)
@@ -14,11 +23,13 @@
 #   WEFT_BENCH_BUILD   build directory (default build/bench-release)
 #   WEFT_BENCH_MEMORY  0 to skip the sleep_memory line (also skipped with --only)
 #   WEFT_BENCH_IO      0 to skip the I/O server table (also skipped with --only)
+#   WEFT_BENCH_MICRO   0 to skip the micro-benchmarks (also skipped with --only)
+#   WEFT_BENCH_PLOT    0 to skip the picture
 set -euo pipefail
 
 # The compiler the published figures use: clang 14 (Debian's clang++). Measured with callgrind
-# (instructions, repeatable on this noisy machine) on skynet 1M + fib: clang 14 runs 19% fewer
-# instructions than g++ 12 and 10% fewer than clang 19 (see bench/README.md).
+# (instructions, repeatable on a noisy machine) on skynet 1M + fib: clang 14 runs 19% fewer
+# instructions than g++ 12 and 10% fewer than clang 19 (bench/README.md).
 default_cxx=clang++
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,50 +69,90 @@ say "configuring $build with $cxx_path"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx_path" \
     -DWEFT_BUILD_TESTS=OFF -DWEFT_BUILD_EXAMPLES=ON "${extra_flags[@]}" >/dev/null
 cmake --build "$build" --target weft_bench
+micro_bench=$build/bench/weft_micro_bench
+cmake --build "$build" --target weft_micro_bench || {
+    say "weft_micro_bench not built (Google Benchmark: libbenchmark-dev): no micro-benchmarks"
+    micro_bench=""
+}
 io_targets=()
 if [[ -d $root/io ]]; then
     io_targets=(weft_example_echo_server weft_example_http_hello weft_example_loadgen)
     cmake --build "$build" --target "${io_targets[@]}"
-    # The no-runtime floor of the echo table (bench/floor_echo.cpp); its rows say n/a without it.
+    # The no-runtime floor of the echo table (bench/kernel/floor_echo.cpp); its rows say n/a
+    # without it.
     cmake --build "$build" --target floor_echo || say "floor_echo not built: no floor rows"
 fi
 weft_bench=$build/bench/weft_bench
+results=$build/results
+mkdir -p "$results"
 
-# --- twins ------------------------------------------------------------------------------------
-"$root/bench/build_twins.sh" "$build"
-
-# --- the table --------------------------------------------------------------------------------
-echo
-echo "weft built with $("$cxx_path" --version | head -n 1); $(nproc) CPUs ($(uname -m))"
-python3 "$root/bench/compare.py" --weft "$weft_bench" --go "$build/bench/go_bench" \
-    --tokio "$build/bench/tokio_bench" --runs "$runs" "$@"
-
-# --- I/O: echo and HTTP servers (weft io_uring, weft epoll, Go, Tokio/hyper) -------------------
-io=${WEFT_BENCH_IO:-1}
-io_args=()
+# Which of the options are for compare.py alone: --only (a chosen subset of rows) and --help skip
+# the other sections; --quick shrinks them too.
+quick=0 subset=0
 for a in "$@"; do
     case $a in
-    --quick) io_args+=(--quick) ;;
-    --only | --only=* | -h | --help) io=0 ;;
+    --quick) quick=1 ;;
+    --only | --only=* | -h | --help) subset=1 ;;
     esac
 done
-if [[ $io != 0 && ${#io_targets[@]} -gt 0 ]]; then
-    "$root/bench/build_servers.sh" "$build"
+
+# --- twins ------------------------------------------------------------------------------------
+"$root/bench/twins/build.sh" "$build" workloads
+
+# --- the table --------------------------------------------------------------------------------
+rm -f "$results/compare.csv" "$results/compare.json" # no stale picture after a failed run
+echo
+echo "weft built with $("$cxx_path" --version | head -n 1); $(nproc) CPUs ($(uname -m))"
+python3 "$root/bench/drivers/compare.py" --weft "$weft_bench" --go "$build/bench/go_bench" \
+    --tokio "$build/bench/tokio_bench" --runs "$runs" \
+    --csv "$results/compare.csv" --json "$results/compare.json" "$@"
+
+# --- the picture ------------------------------------------------------------------------------
+# matplotlib comes from Debian (python3-matplotlib), which the system's python3 sees; a python3
+# earlier on PATH (pyenv, a virtual environment) may not.
+if [[ ${WEFT_BENCH_PLOT:-1} != 0 && -f $results/compare.json ]]; then
+    plot_python=""
+    for py in python3 /usr/bin/python3; do
+        if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import matplotlib' 2>/dev/null; then
+            plot_python=$py
+            break
+        fi
+    done
+    if [[ -n $plot_python ]]; then
+        echo
+        echo "table as CSV: $results/compare.csv, JSON: $results/compare.json"
+        echo "picture: $("$plot_python" "$root/bench/drivers/plot.py" "$results/compare.json" \
+            "$results/compare.png")"
+    else
+        say "no python3 with matplotlib (Debian: python3-matplotlib): no picture"
+    fi
+fi
+
+# --- micro-benchmarks -------------------------------------------------------------------------
+if [[ ${WEFT_BENCH_MICRO:-1} != 0 && $subset == 0 && -n $micro_bench ]]; then
+    min_time=0.1
+    [[ $quick == 1 ]] && min_time=0.02
     echo
-    echo "I/O servers (server pinned to CPU 0, load generator to CPU 1; see bench/io_compare.py):"
-    python3 "$root/bench/io_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
+    "$micro_bench" --benchmark_min_time="$min_time" --benchmark_out="$results/micro.json" \
+        --benchmark_out_format=json >/dev/null
+    python3 "$root/bench/drivers/micro_table.py" "$results/micro.json"
+    echo "(JSON: $results/micro.json)"
+fi
+
+# --- I/O: echo and HTTP servers (weft io_uring, weft epoll, Go, Tokio/hyper) -------------------
+io_args=()
+[[ $quick == 1 ]] && io_args+=(--quick)
+if [[ ${WEFT_BENCH_IO:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 ]]; then
+    "$root/bench/twins/build.sh" "$build" servers
+    echo
+    echo "I/O servers (server pinned to CPU 0, load generator to CPU 1; see bench/drivers/io_compare.py):"
+    python3 "$root/bench/drivers/io_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
 fi
 
 # --- memory -----------------------------------------------------------------------------------
-memory=${WEFT_BENCH_MEMORY:-1}
 tasks=1000000
-for a in "$@"; do
-    case $a in
-    --quick) tasks=100000 ;;
-    --only | --only=* | -h | --help) memory=0 ;; # a chosen subset of rows, or just the usage
-    esac
-done
-if [[ $memory != 0 ]]; then
+[[ $quick == 1 ]] && tasks=100000
+if [[ ${WEFT_BENCH_MEMORY:-1} != 0 && $subset == 0 ]]; then
     echo
     echo "memory of $tasks sleeping tasks (weft only; target for 1M: < 200 MB):"
     "$weft_bench" sleep_memory tasks="$tasks"

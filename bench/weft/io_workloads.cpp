@@ -16,7 +16,7 @@
 // writeback does not run during the measurement), read once (so it is in the page cache), and
 // unlinked while still open, so nothing is left behind. ops = reads.
 //
-// Weft only (Go and Tokio have no twin): bench/io_compare.py compares the two workloads.
+// Weft only (Go and Tokio have no twin): bench/drivers/io_compare.py compares the two workloads.
 
 #include <weft/runtime.hpp>
 

@@ -1,4 +1,4 @@
-// The workload registry and helpers of weft_bench (bench/weft_bench.cpp).
+// The workload registry and helpers of weft_bench (bench/weft/weft_bench.cpp).
 //
 // A workload is a coroutine that runs as the program's main task, inside a started runtime, and
 // measures itself:
@@ -13,12 +13,14 @@
 //
 // The macro registers the workload under its name with its parameters, each {key, default,
 // smallest legal value}; `weft_bench spawn_join n=10 workers=2` then runs it. Every
-// bench/*_workloads.cpp is compiled into the weft_bench executable itself (bench/CMakeLists.txt),
-// never into a static library, so that the linker keeps the static registrars.
+// bench/weft/*_workloads.cpp is compiled into the weft_bench executable itself
+// (bench/CMakeLists.txt), never into a static library, so that the linker keeps the static
+// registrars.
 //
 // The output line, the argument rules and the exit codes are those of the Go and Tokio twins
-// (bench/go/main.go, bench/tokio/src/main.rs): keep the names, keys, defaults and ops counting in
-// step with them, so that bench/compare.py compares like with like.
+// (bench/twins/workloads/go/main.go, bench/twins/workloads/tokio/src/main.rs): keep the names,
+// keys, defaults and ops counting in step with them, so that bench/drivers/compare.py compares like
+// with like.
 //
 // A workload reports a wrong result, or any other failure, by throwing (check() does): weft_bench
 // then prints the message and exits 1.
@@ -136,7 +138,7 @@ split(std::int64_t total, std::int64_t parts, std::int64_t i) noexcept;
 
 /// WEFT_BENCH_WORKLOAD(name, fn, {"key", default, min}, ...): registers workload `name` (an
 /// identifier; it is also the command-line name) run by `fn` (a workload_fn), with its parameters
-/// in the order they are printed. Use at namespace scope in a bench/*_workloads.cpp file.
+/// in the order they are printed. Use at namespace scope in a bench/weft/*_workloads.cpp file.
 // clang-format off
 #define WEFT_BENCH_WORKLOAD(name, fn, ...)                                                         \
     static const ::weft::bench::registrar WEFT_BENCH_CONCAT(weft_bench_registrar_, name){          \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Paired A/B of two echo servers: which is cheaper, with the machine's drift cancelled out.
 
-    bench/echo_ab.py --build DIR [--conns 50] [--rounds 8] [--duration 2] A B
+    bench/drivers/echo_ab.py --build DIR [--conns 50] [--rounds 8] [--duration 2] A B
 
 A and B are server names from the SERVERS table below (weft, weft-epoll, go, tokio,
 floor-epoll, floor-uring, floor-multishot), or "weft:VAR=VALUE" for weft with an extra
@@ -9,14 +9,14 @@ environment variable (an A/B of a runtime knob).
 
 Each round starts A, loads it with examples/loadgen for --duration seconds, stops it, then does
 the same for B (server pinned to the first CPU, loadgen to the second, one worker each, exactly as
-bench/io_compare.py does). On these shared VMs the same server's req/s drifts by 30% from one
+bench/drivers/io_compare.py does). On these shared VMs the same server's req/s drifts by 30% from one
 minute to the next; a ratio taken within one round, where A and B ran seconds apart, drifts far
 less. The summary is the median over rounds of B/A req/s, and the median server CPU per request
 of each.
 
 Used for: weft vs the no-runtime floor (how much the runtime costs), and runtime changes
 (WEFT_IO_RECV-style switches) whose effect is smaller than the run-to-run noise.
-Standard library only; reuses bench/io_compare.py's process helpers.
+Standard library only; reuses bench/drivers/io_compare.py's process helpers.
 """
 
 import argparse

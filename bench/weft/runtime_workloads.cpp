@@ -1,9 +1,9 @@
 // weft_bench workloads for the runtime core: spawning, joining, yielding, timers.
 //
-// Each is the twin of the workload of the same name in bench/go/main.go and
-// bench/tokio/src/main.rs (same parameters, defaults, ops counting and result), written the way a
-// weft user would write it: weft::spawn + co_await of the join_handle. skynet_when_all and
-// sleep_memory are weft-only.
+// Each is the twin of the workload of the same name in bench/twins/workloads/go/main.go and
+// bench/twins/workloads/tokio/src/main.rs (same parameters, defaults, ops counting and result),
+// written the way a weft user would write it: weft::spawn + co_await of the join_handle.
+// skynet_when_all and sleep_memory are weft-only.
 
 #include <weft/runtime.hpp>
 
@@ -237,7 +237,7 @@ weft::task<measurement> bench_sleep_timers(params p) {
 // header, and the runtime's share: queue slots, timer-heap slots). Then cancel them all and join
 // them.
 // seconds = time to spawn all and see all asleep; ops = tasks; result = tasks cancelled.
-// Target (the issue): under 200 MB for a million sleeping tasks.
+// Target: under 200 MB for a million sleeping tasks.
 
 // Tasks that have started (and are about to sleep). A global rather than a pointer argument so
 // that the instrumentation adds nothing to the frames being measured.

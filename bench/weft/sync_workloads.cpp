@@ -1,8 +1,8 @@
 // weft_bench workloads for weft::sync: channels, select and the mutex.
 //
-// Each is the twin of the workload of the same name in bench/go/main.go and
-// bench/tokio/src/main.rs (same parameters, defaults, ops counting and result), written the way a
-// weft user would write it.
+// Each is the twin of the workload of the same name in bench/twins/workloads/go/main.go and
+// bench/twins/workloads/tokio/src/main.rs (same parameters, defaults, ops counting and result),
+// written the way a weft user would write it.
 
 #include <weft/runtime.hpp>
 #include <weft/sync.hpp>

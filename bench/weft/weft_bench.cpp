@@ -1,5 +1,5 @@
-// weft_bench: weft's scheduler/sync/io benchmarks, the twin of bench/go/main.go and
-// bench/tokio/src/main.rs.
+// weft_bench: weft's scheduler/sync/io benchmarks, the twin of bench/twins/workloads/go/main.go and
+// bench/twins/workloads/tokio/src/main.rs.
 //
 // Usage: weft_bench <name> [key=value ...] [workers=N]
 //        weft_bench list
@@ -13,9 +13,9 @@
 // threads; the line shows the count the runtime really used). Timing is wall clock, taken inside
 // the workload, which runs as the runtime's main task, i.e. after the runtime has started. The
 // program exits 2 on an unknown workload or key or a bad value, and 1 on a wrong result or another
-// failure. `list` prints the workload names, one a line. Workloads live in bench/*_workloads.cpp
-// (see bench_support.hpp). WEFT_BENCH_METRICS=1 prints the runtime's metrics (per worker: tasks
-// run, steals, parks...) to stderr after the workload.
+// failure. `list` prints the workload names, one a line. Workloads live in
+// bench/weft/*_workloads.cpp (see bench_support.hpp). WEFT_BENCH_METRICS=1 prints the runtime's
+// metrics (per worker: tasks run, steals, parks...) to stderr after the workload.
 
 #include <weft/runtime.hpp>
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Compare weft's scheduler/sync benchmarks with their Go and Tokio twins.
 
-    bench/compare.py --weft PATH --go PATH --tokio PATH
+    bench/drivers/compare.py --weft PATH --go PATH --tokio PATH
                      [--runs 5] [--workers N] [--only name,name] [--quick]
-                     [--raw FILE] [--timeout SECONDS]
+                     [--raw FILE] [--csv FILE] [--json FILE] [--timeout SECONDS]
 
 Every program takes `<name> key=value ... workers=N` and prints one line
 `<name> key=value ... workers=N seconds=S ops_per_sec=O ns_per_op=N [result=R]`.
@@ -14,10 +14,14 @@ of the median seconds, i.e. how many times faster weft is (>1: weft faster).
 
 A program that is missing, fails, or does not know a workload shows "n/a"
 (after its first failure on a workload it is not run again for that workload);
-the reasons are listed under the table. Standard library only.
+the reasons are listed under the table. --csv and --json also write the table
+(unrounded medians, empty/null for n/a) for bench/drivers/plot.py and other
+tools. Standard library only.
 """
 
 import argparse
+import csv
+import json
 import os
 import statistics
 import subprocess
@@ -98,10 +102,29 @@ def fmt_s(v):
     return NA if v is None else "%.4f" % v
 
 
-def fmt_ratio(other, weft):
+def ratio(other, weft):
     if other is None or weft is None or weft <= 0:
-        return NA
-    return "%.2fx" % (other / weft)
+        return None
+    return other / weft
+
+
+def fmt_ratio(other, weft):
+    r = ratio(other, weft)
+    return NA if r is None else "%.2fx" % r
+
+
+def write_csv(path, records):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(records[0].keys()) if records else ["workload"])
+        w.writeheader()
+        for r in records:
+            w.writerow({k: "" if v is None else v for k, v in r.items()})
+
+
+def write_json(path, conditions, records, notes):
+    with open(path, "w") as f:
+        json.dump({"conditions": conditions, "rows": records, "notes": notes}, f, indent=2)
+        f.write("\n")
 
 
 def main():
@@ -115,6 +138,8 @@ def main():
     ap.add_argument("--only", metavar="NAMES", help="comma-separated workloads to run")
     ap.add_argument("--quick", action="store_true", help="small sizes, for smoke tests")
     ap.add_argument("--raw", metavar="FILE", help="also write every raw result line to FILE")
+    ap.add_argument("--csv", metavar="FILE", help="also write the table as CSV to FILE")
+    ap.add_argument("--json", metavar="FILE", help="also write the table and the conditions as JSON to FILE")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per single run (default 300)")
     args = ap.parse_args()
     if args.runs < 1 or args.workers < 1:
@@ -147,7 +172,9 @@ def main():
             args.runs, args.workers, args.quick,
             " ".join("%s=%s" % (p, paths[p]) for p in PROGRAMS)))
 
+    load_start = os.getloadavg()
     rows = []
+    records = []  # the same rows, unrounded, for --csv and --json
     done = {}  # (program, workload run, parameters) -> (secs, nsop, result or None, failed)
     for name, default_params, quick_params in selected:
         params = quick_params if args.quick else default_params
@@ -199,6 +226,16 @@ def main():
                 name, ", ".join("%s=%s" % kv for kv in sorted(results.items()))))
         med_s = {p: statistics.median(secs[p]) if secs[p] else None for p in PROGRAMS}
         med_ns = {p: statistics.median(nsop[p]) if nsop[p] else None for p in PROGRAMS}
+        records.append({
+            "workload": name,
+            "parameters": " ".join("%s=%s" % kv for kv in params.items()),
+            "weft_ns_per_op": med_ns["weft"], "weft_s": med_s["weft"],
+            "go_ns_per_op": med_ns["go"], "go_s": med_s["go"],
+            "tokio_ns_per_op": med_ns["tokio"], "tokio_s": med_s["tokio"],
+            "go_over_weft": ratio(med_s["go"], med_s["weft"]),
+            "tokio_over_weft": ratio(med_s["tokio"], med_s["weft"]),
+            "twin_of": TWIN_OF.get(name),
+        })
         rows.append([
             name,
             " ".join("%s=%s" % kv for kv in params.items()),
@@ -221,9 +258,10 @@ def main():
         return "  ".join(c.ljust(w) if i in left else c.rjust(w)
                          for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
+    when = time.strftime("%Y-%m-%d %H:%M")
     print("weft vs Go vs Tokio: median of %d run%s per program, workers=%d%s, %s" % (
         args.runs, "" if args.runs == 1 else "s", args.workers,
-        ", quick sizes" if args.quick else "", time.strftime("%Y-%m-%d %H:%M")))
+        ", quick sizes" if args.quick else "", when))
     print("ratios = other median seconds / weft median seconds (>1: weft is faster)")
     print()
     print(fmt_row(header))
@@ -235,6 +273,14 @@ def main():
         print("notes:")
         for n in notes:
             print("  " + n)
+    conditions = {"date": when, "runs": args.runs, "workers": args.workers, "quick": args.quick,
+                  "cpus": os.cpu_count(), "load_average_before": list(load_start),
+                  "load_average_after": list(os.getloadavg()),
+                  "programs": {p: paths[p] for p in PROGRAMS}}
+    if args.csv:
+        write_csv(args.csv, records)
+    if args.json:
+        write_json(args.json, conditions, records, notes)
     return 0
 
 

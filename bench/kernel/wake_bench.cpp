@@ -1,6 +1,6 @@
 // wake_bench: how should one thread wake another that is parked in io_uring_submit_and_wait?
-// The measurement behind the choice in io/src/uring_reactor.cpp (unpark), DESIGN.md 7
-// ("eventfd with a multishot poll, or IORING_OP_MSG_RING: measure both").
+// The measurement behind the choice in io/src/uring_reactor.cpp (unpark): eventfd with a read or a
+// multishot poll, or IORING_OP_MSG_RING.
 //
 // Two threads, each owning a ring created on its own thread with the reactor's flags
 // (SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG, falling back like the reactor), play ping-pong:
@@ -16,12 +16,12 @@
 //
 // Build and run: the bench build makes it (target weft_wake_bench, bench/CMakeLists.txt; it needs
 // only liburing, not weft), or by hand:
-//   cmake --build build/<dir> --target weft_wake_bench && build/<dir>/bench/weft_wake_bench
-//   [round_trips=100000] g++ -std=c++20 -O2 bench/wake_bench.cpp -luring -lpthread -o
-//   build/wake_bench
+//   cmake --build build/<dir> --target weft_wake_bench
+//   build/<dir>/bench/weft_wake_bench [round_trips=100000]
+//   g++ -std=c++20 -O2 bench/kernel/wake_bench.cpp -luring -lpthread -o build/wake_bench
 //
-// Results (pin-free, 2 vCPU VM, kernel 6.18, liburing 2.3, see the io report):
-//   recorded in io/HACKING.md and next to uring_reactor::unpark.
+// The figures and the choice they led to are in io/HACKING.md ("The wake-up choice") and next to
+// uring_reactor::unpark.
 
 #include <liburing.h>
 

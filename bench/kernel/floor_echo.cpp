@@ -18,8 +18,8 @@
 //              io_uring may reorder; the closed-loop load generator never pipelines, and a real
 //              server would chain them. This is a measuring tool, not a server to copy.)
 //
-// Used by bench/io_compare.py as the "floor" rows of the echo table. Linux and liburing only.
-// Exits on SIGTERM/SIGINT.
+// Used by bench/drivers/io_compare.py as the "floor" rows of the echo table. Linux and liburing
+// only. Exits on SIGTERM/SIGINT.
 
 #include <liburing.h>
 

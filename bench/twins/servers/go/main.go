@@ -1,4 +1,4 @@
-// go_server: the Go twins of weft's io examples, for bench/io_compare.py.
+// go_server: the Go twins of weft's io examples, for bench/drivers/io_compare.py.
 //
 // Usage:
 //

@@ -1,4 +1,4 @@
-//! tokio_server: the Tokio twins of weft's io examples, for bench/io_compare.py.
+//! tokio_server: the Tokio twins of weft's io examples, for bench/drivers/io_compare.py.
 //!
 //! Usage: tokio_server echo [addr=127.0.0.1:0] [workers=N]
 //!        tokio_server http [addr=127.0.0.1:0] [workers=N]

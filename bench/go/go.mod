@@ -1,3 +1,0 @@
-module weft/bench/go
-
-go 1.19

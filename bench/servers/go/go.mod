@@ -1,3 +1,0 @@
-module weft/bench/servers/go
-
-go 1.19

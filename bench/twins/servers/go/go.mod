@@ -1,0 +1,3 @@
+module weft/bench/twins/servers/go
+
+go 1.19

@@ -1,0 +1,3 @@
+module weft/bench/twins/workloads/go
+
+go 1.19
