@@ -12,6 +12,8 @@ endfunction()
 # One library of weft, as all three are built: target weft_<name>, alias weft::<name> (exported as
 # weft::<name>), public headers in <component>/include (installed), private headers in
 # <component>/src, C++20, the project's warnings, installed into the weftTargets export set.
+# A shared build (BUILD_SHARED_LIBS=ON) names the file libweft_<name>.so.<PROJECT_VERSION> with
+# the SONAME libweft_<name>.so.<major> (libweft_runtime.so.0 for every 0.x release).
 function(weft_add_component name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS")
   if(NOT arg_SOURCES OR arg_UNPARSED_ARGUMENTS)
@@ -20,7 +22,8 @@ function(weft_add_component name)
   set(target weft_${name})
   add_library(${target} ${arg_SOURCES})
   add_library(weft::${name} ALIAS ${target})
-  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME ${target}
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
   target_include_directories(${target}
     PUBLIC
       $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs weft's whole test suite, three ways, each in its own build directory:
-#   opt    g++, RelWithDebInfo, warnings as errors; then installs weft and builds + runs a tiny
-#          find_package(weft) consumer (tests/install) with g++ and with clang++
+# Builds and runs weft's whole test suite, three ways, each in its own build directory
+# (build/test-<flavor>), configured, built and tested with the CMake preset of the same name
+# (CMakePresets.json holds each flavor's compiler and flags):
+#   opt    g++, RelWithDebInfo, warnings as errors; then the install checks (install_check below)
 #   tsan   clang++, ThreadSanitizer, warnings as errors
 #   asan   clang++, AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors
 # Before the builds, every C++ file must be clang-format clean (clang-format 14, .clang-format at
@@ -13,8 +14,8 @@
 #   scripts/test.sh --only tsan        one flavor (opt | tsan | asan); may be repeated
 #   WEFT_STRESS_ITERS=1000 scripts/test.sh --only opt    more stress iterations
 #
-# Ends with a line "N passed, N failed" (CTest tests of every flavor, plus the install checks) and
-# exits non-zero if anything failed, including a build.
+# Ends with a line "N passed, N failed" (CTest tests of every flavor, plus the format and install
+# checks) and exits non-zero if anything failed, including a build.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,17 +43,6 @@ total_passed=0
 total_failed=0
 timings=()
 failures=()
-
-# clang 14's -fsanitize=function (part of -fsanitize=undefined) fails to compile some coroutines at
-# -O2 ("error: Cannot represent a difference across sections", an LLVM bug in the prologue data it
-# puts before functions that coroutine splitting moves to other sections). Everything else of
-# UBSan stays on.
-no_function_sanitizer="-fno-sanitize=function"
-
-# The ASan build keeps line tables only (enough for its reports; a third less compile time than
-# full -g on CI's two cores). The TSan build keeps full -g: with line tables only, inlined frames
-# lose their qualified names, and tests/support/tsan.supp matches on those.
-asan_build_flags="-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG"
 
 log() { printf '\n=== %s\n' "$*"; }
 
@@ -89,32 +79,23 @@ fail() {
   failures+=("$1")
 }
 
-# run_flavor <name> <stress iterations> <cmake args...>
+# run_flavor <name> <stress iterations>: configure, build and test with the presets <name>.
 run_flavor() {
   local name=$1 iters=$2
-  shift 2
   local dir="build/test-$name"
   local start=$SECONDS cpu_start
   cpu_now
   cpu_start=$cpu
-  # Examples in every flavor: their tests (tests/io/examples_test.py) fuzz http_hello, which is
-  # worth doing under the sanitizers too.
-  local examples=OFF
-  [[ -f examples/CMakeLists.txt ]] && examples=ON
 
   log "$name: configure ($dir)"
-  if ! cmake -G Ninja -S . -B "$dir" \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_COMPILE_WARNING_AS_ERROR=ON \
-      -DWEFT_BUILD_TESTS=ON -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_EXAMPLES=$examples \
-      "$@"; then
+  if ! cmake --preset "$name"; then
     fail "$name: configure"
     timings+=("$name: configure failed after $((SECONDS - start)) s")
     return 1
   fi
   local build_start=$SECONDS
   log "$name: build"
-  if ! cmake --build "$dir" -j "$jobs"; then
+  if ! cmake --build --preset "$name" -j "$jobs"; then
     fail "$name: build"
     timings+=("$name: build failed after $((SECONDS - start)) s")
     return 1
@@ -123,8 +104,7 @@ run_flavor() {
 
   log "$name: test (WEFT_STRESS_ITERS=$iters)"
   local test_start=$SECONDS
-  WEFT_STRESS_ITERS=$iters ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 600 \
-    2>&1 | tee "$dir/ctest.log"
+  WEFT_STRESS_ITERS=$iters ctest --preset "$name" -j "$jobs" 2>&1 | tee "$dir/ctest.log"
   if ! count_ctest "$dir/ctest.log"; then
     failures+=("$name: tests (see $dir/ctest.log)")
     grep -q '% tests passed' "$dir/ctest.log" || total_failed=$((total_failed + 1))
@@ -133,35 +113,93 @@ run_flavor() {
   timings+=("$name: $((SECONDS - start)) s (build ${build_s} s, tests $((SECONDS - test_start)) s; CPU $((cpu - cpu_start)) s)")
 }
 
-# install_check: cmake --install the opt build into a temporary prefix, then configure, build and
-# run tests/install (a find_package(weft) consumer) against it, once with g++ and once with clang++
-# (a plain clang++: using weft's headers must need no flag of weft's own build).
+# install_check: weft as a user gets it. cmake --install the opt build into a temporary prefix, then
+#   - tests/install (find_package(weft COMPONENTS runtime sync io) and weft::weft / weft::runtime
+#     consumers; configuring it also checks that an unknown component and a missing liburing fail)
+#     configured, built and run once with g++ and once with clang++ (a plain clang++: using weft's
+#     headers must need no flag of weft's own build);
+#   - tests/install/Makefile: the same programs built with make and pkg-config alone (weft.pc,
+#     weft-runtime.pc), and run;
+#   - a shared build (preset shared: the three libraries only), installed: each .so must have the
+#     SONAME libweft_<name>.so.<major version>, and tests/install built against it (g++) must run
+#     on those .so files.
 install_check() {
-  local start=$SECONDS prefix cxx dir
+  local start=$SECONDS prefix logfile cxx dir
   prefix=$(mktemp -d "${TMPDIR:-/tmp}/weft-install.XXXXXX")
+  logfile=$prefix.log
   log "install: cmake --install build/test-opt --prefix $prefix; tests/install against it"
-  if ! cmake --install build/test-opt --prefix "$prefix" >"$prefix.log" 2>&1; then
-    cat "$prefix.log"
+  if ! cmake --install build/test-opt --prefix "$prefix" >"$logfile" 2>&1; then
+    cat "$logfile"
     fail "install: cmake --install"
   else
     for cxx in g++ clang++; do
       dir="build/test-install-$cxx"
-      rm -rf "$dir"
-      if cmake -G Ninja -S tests/install -B "$dir" -DCMAKE_CXX_COMPILER=$cxx \
-            -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-            -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >"$prefix.log" 2>&1 &&
-          cmake --build "$dir" -j "$jobs" >>"$prefix.log" 2>&1 &&
-          "$dir/weft_install_test" && "$dir/weft_install_runtime_test"; then
+      if consumer_check "$prefix" "$dir" "$cxx" "$logfile"; then
         total_passed=$((total_passed + 1))
         echo "install ($cxx): passed"
       else
-        cat "$prefix.log"
+        cat "$logfile"
         fail "install ($cxx): find_package(weft) consumer"
       fi
     done
+
+    dir=build/test-install-pkg-config
+    rm -rf "$dir" && mkdir -p "$dir"
+    if PKG_CONFIG_PATH="$(dirname "$(find "$prefix" -name weft.pc)")" \
+          make -C "$dir" -f "$PWD/tests/install/Makefile" weft_pc_test weft_pc_runtime_test \
+          >"$logfile" 2>&1 &&
+        "$dir/weft_pc_test" && "$dir/weft_pc_runtime_test"; then
+      total_passed=$((total_passed + 1))
+      echo "install (pkg-config): passed"
+    else
+      cat "$logfile"
+      fail "install (pkg-config): make + pkg-config consumer"
+    fi
   fi
-  rm -rf "$prefix" "$prefix.log"
+  rm -rf "$prefix"
+
+  log "install (shared): cmake --preset shared; weft_runtime, weft_sync, weft_io; install; SONAME"
+  if shared_check "$prefix" "$logfile"; then
+    total_passed=$((total_passed + 1))
+    echo "install (shared): passed"
+  else
+    cat "$logfile"
+    fail "install (shared): shared libraries, their SONAME and a consumer"
+  fi
+  rm -rf "$prefix" "$logfile"
   timings+=("install: $((SECONDS - start)) s")
+}
+
+# consumer_check <prefix> <build dir> <compiler> <log file>: tests/install against the weft in <prefix>.
+consumer_check() {
+  local prefix=$1 dir=$2 cxx=$3 logfile=$4
+  rm -rf "$dir"
+  cmake -G Ninja -S tests/install -B "$dir" -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >"$logfile" 2>&1 &&
+    cmake --build "$dir" -j "$jobs" >>"$logfile" 2>&1 &&
+    "$dir/weft_install_test" && "$dir/weft_install_runtime_test"
+}
+
+# shared_check <prefix> <log file>: the shared libraries, installed into <prefix>, checked.
+shared_check() {
+  local prefix=$1 logfile=$2 major lib so dir=build/test-install-shared
+  major=$(sed -n 's/^project(weft VERSION \([0-9]*\)\..*/\1/p' CMakeLists.txt)
+  cmake --preset shared >"$logfile" 2>&1 &&
+    cmake --build --preset shared -j "$jobs" >>"$logfile" 2>&1 &&
+    cmake --install build/test-shared --prefix "$prefix" >>"$logfile" 2>&1 || return 1
+  for lib in runtime sync io; do
+    so=$(find "$prefix" -name "libweft_$lib.so")
+    if ! readelf -d "$so" | grep -q "(SONAME).*\[libweft_$lib\.so\.$major\]"; then
+      echo "shared: ${so:-libweft_$lib.so not installed}: no SONAME libweft_$lib.so.$major" >>"$logfile"
+      readelf -d "$so" >>"$logfile" 2>&1
+      return 1
+    fi
+  done
+  consumer_check "$prefix" "$dir" g++ "$logfile" || return 1
+  # The consumer must have run on the installed .so files, not on a static copy.
+  ldd "$dir/weft_install_test" | grep -q "libweft_runtime\.so\.$major => $prefix/" ||
+    { echo "shared: weft_install_test does not load $prefix's libweft_runtime.so.$major" >>"$logfile"; return 1; }
 }
 
 # format_check: every tracked C++ file as clang-format leaves it.
@@ -186,21 +224,15 @@ format_check
 for f in "${flavors[@]}"; do
   case "$f" in
     opt)
-      if run_flavor opt "${WEFT_STRESS_ITERS:-200}" -DCMAKE_CXX_COMPILER=g++; then
+      if run_flavor opt "${WEFT_STRESS_ITERS:-200}"; then
         install_check
       fi
       ;;
     tsan)
-      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
-        run_flavor tsan "${WEFT_STRESS_ITERS:-60}" -DCMAKE_CXX_COMPILER=clang++ \
-        "-DCMAKE_CXX_FLAGS=-fsanitize=thread"
+      run_flavor tsan "${WEFT_STRESS_ITERS:-60}"
       ;;
     asan)
-      ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}" \
-        UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1 ${UBSAN_OPTIONS:-}" \
-        run_flavor asan "${WEFT_STRESS_ITERS:-100}" -DCMAKE_CXX_COMPILER=clang++ \
-        "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined $no_function_sanitizer -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-        "$asan_build_flags"
+      run_flavor asan "${WEFT_STRESS_ITERS:-100}"
       ;;
   esac
 done
@@ -209,21 +241,6 @@ log "summary"
 for t in "${timings[@]}"; do echo "  $t"; done
 cpu_now
 echo "  total: $((SECONDS - overall)) s (CPU $cpu s)"
-# Known runtime bugs the suite marks (expected failures that keep it green): CTest entries labelled
-# known-bug, and Catch2 test cases tagged [known-bug].
-known=$(
-  for f in "${flavors[@]}"; do
-    dir="build/test-$f"
-    [[ -d $dir/tests ]] || continue
-    ctest --test-dir "$dir" -N -L known-bug 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: //p'
-    find "$dir/tests" -maxdepth 2 -type f -name '*_test' -perm -u+x | while read -r exe; do
-      "$exe" --list-test-names-only "[known-bug]" 2>/dev/null | sed '/^$/d'
-    done
-  done | sort -u)
-if [[ -n $known ]]; then
-  echo "  known runtime bugs, marked as expected failures (see the tests' comments):"
-  sed 's/^/    /' <<<"$known"
-fi
 for f in "${failures[@]}"; do echo "  FAILED: $f"; done
 echo "$total_passed passed, $total_failed failed"
 ((total_failed == 0))

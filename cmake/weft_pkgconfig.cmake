@@ -1,0 +1,46 @@
+# weft_install_pkgconfig(<name> DESCRIPTION <text> [REQUIRES <pkg>...] [REQUIRES_PRIVATE <pkg>...]
+#                        [LIBS <flag>...] [LIBS_PRIVATE <flag>...])
+#
+# Writes <name>.pc and installs it into <libdir>/pkgconfig. The prefix is found from the file's own
+# place (${pcfiledir}), so the file stays right under `cmake --install --prefix <dir>` and when the
+# installed tree moves. Cflags is the include directory and -pthread; it has no -std flag: weft's
+# headers need C++20, and the consumer compiles with -std=c++20 (or a later standard) itself.
+function(weft_install_pkgconfig name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "DESCRIPTION" "REQUIRES;REQUIRES_PRIVATE;LIBS;LIBS_PRIVATE")
+  if(NOT arg_DESCRIPTION OR arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "weft_install_pkgconfig(${name} DESCRIPTION ...): bad arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  set(pc_dir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(pc_prefix "${CMAKE_INSTALL_PREFIX}")
+  else()
+    file(RELATIVE_PATH rel "/root/${pc_dir}" "/root")
+    string(REGEX REPLACE "/$" "" rel "${rel}")
+    set(pc_prefix "\${pcfiledir}/${rel}")
+  endif()
+  foreach(dir LIBDIR INCLUDEDIR)
+    if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
+      set(pc_${dir} "${CMAKE_INSTALL_${dir}}")
+    else()
+      set(pc_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
+    endif()
+  endforeach()
+
+  set(text "# pkg-config file of weft ${PROJECT_VERSION}. Compile with -std=c++20 (or later): weft's\n")
+  string(APPEND text "# headers are C++20, and the standard flag is the consumer's to choose, so Cflags has none.\n")
+  string(APPEND text "prefix=${pc_prefix}\nlibdir=${pc_LIBDIR}\nincludedir=${pc_INCLUDEDIR}\n\n")
+  string(APPEND text "Name: ${name}\nDescription: ${arg_DESCRIPTION}\nVersion: ${PROJECT_VERSION}\n")
+  foreach(pair "REQUIRES=Requires" "REQUIRES_PRIVATE=Requires.private" "LIBS=Libs"
+               "LIBS_PRIVATE=Libs.private")
+    string(REPLACE "=" ";" pair "${pair}")
+    list(GET pair 0 arg)
+    list(GET pair 1 field)
+    if(arg_${arg})
+      list(JOIN arg_${arg} " " value)
+      string(APPEND text "${field}: ${value}\n")
+    endif()
+  endforeach()
+  string(APPEND text "Cflags: -I\${includedir} -pthread\n")
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${name}.pc "${text}")
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${name}.pc DESTINATION ${pc_dir})
+endfunction()
