@@ -1,7 +1,7 @@
 // The untyped half of a channel (Go's hchan): the lock, the two wait queues, the closed flag and
 // the reference count; and the select-wide state a select case waiter points to. The typed half
-// (the ring buffer of T and the transfers) is chan_state<T> in channel.hpp. The algorithm is in
-// sync/src/channel.cpp.
+// (the ring buffer of T and the transfers) is chan_state<T> in detail/chan_state.hpp. The algorithm
+// is in sync/src/channel.cpp.
 #pragma once
 
 #include <weft/runtime/detail/assert.hpp>
@@ -172,5 +172,23 @@ protected:
     alignas(64) std::atomic<std::uint64_t> tail_{0};
     char pad_[64 - sizeof(std::atomic<std::uint64_t>)];
 };
+
+/// The lock / attempt / unlock / wake sequence of every channel operation: runs `attempt()` under
+/// the channel's lock_ (the transfer, and whatever must be decided with it: enqueueing the caller,
+/// its state), which returns the waiter it completed or null; releases the lock; then wakes that
+/// waiter outside the lock, as the last touch of it.
+///
+/// `ch` is taken by reference to the caller's pointer, and read again to unlock: keeping it in a
+/// callee-saved register instead costs a push and a pop per call, 0.6% more instructions in bench
+/// `pingpong`.
+template <class Chan, class Attempt>
+[[gnu::always_inline]] inline void locked_attempt(Chan* const& ch, Attempt&& attempt) noexcept {
+    ch->lock_.lock();
+    chan_waiter* const peer = attempt();
+    ch->lock_.unlock();
+    if (peer != nullptr) {
+        wake_chan(peer);
+    }
+}
 
 } // namespace weft::sync::detail
