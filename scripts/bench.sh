@@ -133,10 +133,16 @@ if [[ ${WEFT_BENCH_MICRO:-1} != 0 && $subset == 0 && -n $micro_bench ]]; then
     min_time=0.1
     [[ $quick == 1 ]] && min_time=0.02
     echo
-    "$micro_bench" --benchmark_min_time="$min_time" --benchmark_out="$results/micro.json" \
-        --benchmark_out_format=json >/dev/null
+    # The console table and Google Benchmark's notes (context, the library's own build type) go
+    # to micro.log; the figures come from the JSON.
+    if ! "$micro_bench" --benchmark_min_time="$min_time" --benchmark_out="$results/micro.json" \
+        --benchmark_out_format=json >"$results/micro.log" 2>&1; then
+        tail -n 5 "$results/micro.log" >&2
+        say "weft_micro_bench failed (log: $results/micro.log)"
+        exit 1
+    fi
     python3 "$root/bench/drivers/micro_table.py" "$results/micro.json"
-    echo "(JSON: $results/micro.json)"
+    echo "(JSON: $results/micro.json; console output: $results/micro.log)"
 fi
 
 # --- I/O: echo and HTTP servers (weft io_uring, weft epoll, Go, Tokio/hyper) -------------------

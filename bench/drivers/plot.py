@@ -36,6 +36,22 @@ def fmt_ns(v):
     return "%.0f" % v
 
 
+def short(params):
+    """"producers=4 ... items=10000000" -> "producers=4 ...\nitems=10M": short numbers, and at
+    most two parameters a line."""
+    out = []
+    for kv in params.split():
+        k, _, v = kv.partition("=")
+        if v.isdigit():
+            n = int(v)
+            for div, suffix in ((1000000, "M"), (1000, "k")):
+                if n >= div and n % div == 0:
+                    v = "%d%s" % (n // div, suffix)
+                    break
+        out.append("%s=%s" % (k, v))
+    return "\n".join(" ".join(out[i:i + 2]) for i in range(0, len(out), 2))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("table", help="JSON written by compare.py --json")
@@ -68,15 +84,17 @@ def main():
                 text += "  (%.2fx)" % ratio
             ax.text(v * 1.08, y, text, va="center", fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(lo / 2, hi * 12)  # room for the labels right of the longest bar
+    ax.set_xlim(lo / 2, hi * 8)  # room for the labels right of the longest bar
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(["%s\n%s" % (r["workload"] + (" *" if r.get("twin_of") else ""),
-                                    r["parameters"]) for r in rows], fontsize=8)
+                                    short(r["parameters"])) for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ns per op, median (log scale; lower is faster)  -  (Nx) = other / weft time")
-    title = "weft vs Go vs Tokio: %s, median of %d run%s, workers=%d, %s CPUs%s" % (
+    load = cond.get("load_average_before")
+    title = "weft vs Go vs Tokio: %s, median of %d run%s, workers=%d, %s CPUs%s%s" % (
         cond["date"], cond["runs"], "" if cond["runs"] == 1 else "s", cond["workers"],
-        cond.get("cpus", "?"), ", quick sizes" if cond.get("quick") else "")
+        cond.get("cpus", "?"), ", load average %.1f" % load[0] if load else "",
+        ", quick sizes" if cond.get("quick") else "")
     ax.set_title(title, fontsize=9)
     twins = sorted({"%s: Go and Tokio run %s" % (r["workload"], r["twin_of"])
                     for r in rows if r.get("twin_of")})
