@@ -100,7 +100,7 @@ done
 "$root/bench/twins/build.sh" "$build" workloads
 
 # --- the table --------------------------------------------------------------------------------
-rm -f "$results/compare.csv" "$results/compare.json" # no stale picture after a failed run
+rm -f "$results"/compare.{csv,json,png} # nothing stale after a failed run or --help
 echo
 echo "weft built with $("$cxx_path" --version | head -n 1); $(nproc) CPUs ($(uname -m))"
 python3 "$root/bench/drivers/compare.py" --weft "$weft_bench" --go "$build/bench/go_bench" \
