@@ -5,7 +5,7 @@
 # Runs apt-get as root (or through sudo when not root).
 set -euo pipefail
 
-want=(g++ clang clang-format cmake ninja-build pkg-config doxygen liburing-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
+want=(g++ clang clang-format cmake ninja-build make pkg-config doxygen liburing-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
 if [[ "${1:-}" == "bench" ]]; then
   want+=(python3 python3-matplotlib golang-go librust-tokio-dev librust-async-channel-dev librust-hyper-dev wrk)
   # Rust: the image may carry a rustup toolchain in ~/.cargo/bin; otherwise Debian's cargo.
