@@ -98,22 +98,12 @@ bool barrier_awaiter::suspend() noexcept {
 }
 
 void barrier_awaiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
-    // Runs under the task's cancel_state lock, on any thread.
     auto* w = static_cast<barrier_awaiter*>(h);
-    barrier& b = *w->b_;
-    b.lock_.lock();
-    if (w->state == wait_state::queued) {
-        b.waiters_.remove(w);
-        --b.arrived_; // withdraw the arrival: the phase needs another one
-        w->state = wait_state::cancelled;
-        b.lock_.unlock();
-        wake(w);
-        return;
-    }
-    if (w->state == wait_state::idle) {
-        w->state = wait_state::cancelled;
-    }
-    b.lock_.unlock();
+    cancel_wait(w, w->b_->lock_, [](task_waiter* t, wake_list&) noexcept {
+        auto* bw = static_cast<barrier_awaiter*>(t);
+        bw->b_->waiters_.remove(bw);
+        --bw->b_->arrived_; // withdraw the arrival: the phase needs another one
+    });
 }
 
 } // namespace detail

@@ -3,7 +3,7 @@
 // Vocabulary
 //   channel   chan_core (untyped: lock, queues, ring positions, reference count;
 //             detail/chan_core.hpp) plus chan_state<T> (the storage of T and the transfers;
-//             channel.hpp).
+//             detail/chan_state.hpp).
 //   kinds     unbuffered (capacity 0: every send is a rendezvous), bounded (capacity n: a ring of
 //             n stamped slots, "ring channels"), unbounded (a buffer that doubles, never full).
 //   recvq     receivers waiting for a value. Non-empty only while nothing is buffered.
@@ -54,7 +54,8 @@
 //     reference type that outlives the function that made it; a counted handle gives the same
 //     freedom without asking users to manage the channel's lifetime.
 //
-// Current approach: the operations, in steps (typed halves in channel.hpp)
+// Current approach: the operations, in steps (typed halves in detail/chan_state.hpp and
+// detail/chan_awaiter.hpp)
 //   send(v), ring channel:
 //     1. fast path: tail has a bit (closed, receivers wait) -> step 3. The slot at tail is free ->
 //        CAS tail forward, write v, publish the slot's stamp. Full -> step 4.
@@ -189,21 +190,11 @@ void chan_core::close() noexcept {
 }
 
 void chan_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
-    // Runs under the task's cancel_state lock, on any thread.
     auto* w = static_cast<chan_waiter*>(h);
-    chan_core* c = w->chan;
-    c->lock_.lock();
-    if (w->state == wait_state::queued) {
-        w->queue->remove(w);
-        w->state = wait_state::cancelled;
-        c->lock_.unlock();
-        wake(w);
-        return;
-    }
-    if (w->state == wait_state::idle) {
-        w->state = wait_state::cancelled; // not enqueued yet: the awaiter sees it under the lock
-    }
-    c->lock_.unlock();
+    cancel_wait(w, w->chan->lock_, [](task_waiter* t, wake_list&) noexcept {
+        auto* cw = static_cast<chan_waiter*>(t);
+        cw->queue->remove(cw);
+    });
 }
 
 } // namespace weft::sync::detail

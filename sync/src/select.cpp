@@ -192,9 +192,9 @@ bool select_core::start(std::coroutine_handle<> h, weft::detail::cancel_state* c
                 break;
             }
             chan_waiter* peer = nullptr;
-            const op_status st = s.try_now(s.typed, peer, false);
-            if (st != op_status::would_block) {
-                s.w->state = st == op_status::ok ? wait_state::done : wait_state::closed;
+            const transfer_status st = s.try_now(s.typed, peer, false);
+            if (st != transfer_status::would_block) {
+                s.w->state = st == transfer_status::ok ? wait_state::done : wait_state::closed;
                 fired_ = i;
                 unlock_all();
                 if (peer != nullptr) {
@@ -240,10 +240,10 @@ bool select_core::start(std::coroutine_handle<> h, weft::detail::cancel_state* c
                 // Mark the ring empty (recv) or full (send) so that no lock-free operation slips
                 // past us; if it no longer is, the case is ready after all: take it.
                 chan_waiter* peer = nullptr;
-                const op_status st = s.try_now(s.typed, peer, true);
-                if (st != op_status::would_block) {
+                const transfer_status st = s.try_now(s.typed, peer, true);
+                if (st != transfer_status::would_block) {
                     dequeue_all();
-                    s.w->state = st == op_status::ok ? wait_state::done : wait_state::closed;
+                    s.w->state = st == transfer_status::ok ? wait_state::done : wait_state::closed;
                     fired_ = i;
                     unlock_all();
                     if (peer != nullptr) {

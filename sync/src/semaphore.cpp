@@ -51,27 +51,16 @@ namespace weft::sync {
 namespace detail {
 
 void sem_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
-    // Runs under the task's cancel_state lock, on any thread.
     auto* w = static_cast<sem_waiter*>(h);
-    semaphore* s = w->sem;
-    wake_list wl;
-    s->qlock_.lock();
-    if (w->state == wait_state::queued) {
-        const bool was_head = s->queue_.front() == w;
-        s->queue_.remove(w);
-        w->state = wait_state::cancelled;
+    cancel_wait(w, w->sem->qlock_, [](task_waiter* t, wake_list& wl) noexcept {
+        auto* sw = static_cast<sem_waiter*>(t);
+        semaphore* s = sw->sem;
+        const bool was_head = s->queue_.front() == sw;
+        s->queue_.remove(sw);
         if (was_head || s->queue_.empty()) {
-            s->grant_locked(wl);
+            s->grant_locked(wl); // the permits it waited for may now satisfy those behind it
         }
-        s->qlock_.unlock();
-        wake(w);
-        wl.wake_all();
-        return;
-    }
-    if (w->state == wait_state::idle) {
-        w->state = wait_state::cancelled;
-    }
-    s->qlock_.unlock();
+    });
 }
 
 bool acquire_awaiter::await_ready() noexcept {

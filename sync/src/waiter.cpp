@@ -89,22 +89,31 @@ void unpark_thread(waiter& w) noexcept {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-void notify_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
+void cancel_wait(task_waiter* w, weft::detail::spin_lock& lock, unlink_fn unlink) noexcept {
     // Runs under the task's cancel_state lock, on any thread.
-    auto* w = static_cast<notify_waiter*>(h);
-    notify_list* l = w->list;
-    l->lock.lock();
+    wake_list wl;
+    lock.lock();
     if (w->state == wait_state::queued) {
-        l->waiters.remove(w);
+        unlink(w, wl);
         w->state = wait_state::cancelled;
-        l->lock.unlock();
+        lock.unlock();
         wake(w);
+        wl.wake_all();
         return;
     }
     if (w->state == wait_state::idle) {
-        w->state = wait_state::cancelled; // notify_suspend sees it under the lock
+        w->state =
+            wait_state::cancelled; // not enqueued yet: the waiting side sees it under the lock
     }
-    l->lock.unlock();
+    lock.unlock();
+}
+
+void notify_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
+    auto* w = static_cast<notify_waiter*>(h);
+    cancel_wait(w, w->list->lock, [](task_waiter* t, wake_list&) noexcept {
+        auto* nw = static_cast<notify_waiter*>(t);
+        nw->list->waiters.remove(nw);
+    });
 }
 
 bool notify_suspend(

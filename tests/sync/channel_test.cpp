@@ -217,8 +217,7 @@ TEST_CASE(
     }
 }
 
-TEST_CASE(
-    "recv() can be taken as a plain std::optional<T>, as the issue spells it", "[sync][channel]") {
+TEST_CASE("recv() can be taken as a plain std::optional<T>", "[sync][channel]") {
     static_assert(std::is_convertible_v<
                   recv_result<std::unique_ptr<int>>,
                   std::optional<std::unique_ptr<int>>>);

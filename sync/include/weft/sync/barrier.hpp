@@ -72,9 +72,9 @@ private:
     bool leader_ = false;
 };
 
-class WEFT_NODISCARD("an arrival does nothing unless co_awaited") barrier_op {
+class WEFT_NODISCARD("an arrival does nothing unless co_awaited") barrier_awaitable {
 public:
-    explicit barrier_op(barrier* b) noexcept
+    explicit barrier_awaitable(barrier* b) noexcept
         : b_(b) {}
     barrier_awaiter operator co_await() && noexcept { return barrier_awaiter(b_); }
 
@@ -93,7 +93,7 @@ public:
     barrier& operator=(const barrier&) = delete;
 
     /// `co_await b.arrive_and_wait()`: result<bool>, true for the phase's leader.
-    detail::barrier_op arrive_and_wait() noexcept { return detail::barrier_op(this); }
+    detail::barrier_awaitable arrive_and_wait() noexcept { return detail::barrier_awaitable(this); }
     /// Arrives at the current phase and leaves the barrier: later phases expect one task fewer.
     void arrive_and_drop() noexcept;
 

@@ -40,7 +40,9 @@ public:
     bool is_set() const noexcept { return ready(); }
 
     /// `co_await ev.wait()`: result<void>; completes once the event is set.
-    detail::notify_op<event> wait() noexcept { return detail::notify_op<event>(this); }
+    detail::notify_awaitable<event> wait() noexcept {
+        return detail::notify_awaitable<event>(this);
+    }
     /// From a plain thread outside the runtime: blocks the thread until the event is set (never
     /// call it on a weft worker: it aborts). Tasks that wait for a plain thread's set() look
     /// deadlocked to the runtime's detector: see runtime_options::detect_deadlock.

@@ -39,9 +39,11 @@ public:
     /// True once the counter is zero.
     bool try_wait() const noexcept { return ready(); }
     /// `co_await l.wait()`: result<void>; completes once the counter is zero.
-    detail::notify_op<latch> wait() noexcept { return detail::notify_op<latch>(this); }
+    detail::notify_awaitable<latch> wait() noexcept {
+        return detail::notify_awaitable<latch>(this);
+    }
     /// count_down(n), then wait(): `co_await l.arrive_and_wait()`.
-    detail::notify_op<latch> arrive_and_wait(std::ptrdiff_t n = 1) noexcept {
+    detail::notify_awaitable<latch> arrive_and_wait(std::ptrdiff_t n = 1) noexcept {
         count_down(n);
         return wait();
     }

@@ -113,9 +113,9 @@ private:
 };
 
 /// What m.lock() returns: co_await it (once).
-class WEFT_NODISCARD("a lock does nothing unless co_awaited") lock_op {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") lock_awaitable {
 public:
-    lock_op(mutex* m, bool cancellable) noexcept
+    lock_awaitable(mutex* m, bool cancellable) noexcept
         : m_(m)
         , cancellable_(cancellable) {}
     lock_awaiter operator co_await() && noexcept { return lock_awaiter(m_, cancellable_); }
@@ -137,7 +137,7 @@ public:
 
     /// `co_await m.lock()`: result<unique_guard<mutex>>, the lock held until the guard goes; or
     /// operation_canceled / timed_out (not held).
-    detail::lock_op lock() noexcept { return detail::lock_op(this, true); }
+    detail::lock_awaitable lock() noexcept { return detail::lock_awaitable(this, true); }
 
     /// Takes the lock if it is free (and nobody is being handed it); never waits.
     bool try_lock() noexcept;
@@ -187,7 +187,9 @@ private:
     void unlock_slow(std::uint32_t old) noexcept;
     void hand_off() noexcept;
     /// Uncancellable lock (condition_variable re-acquires its mutex through it).
-    detail::lock_op lock_uncancellable() noexcept { return detail::lock_op(this, false); }
+    detail::lock_awaitable lock_uncancellable() noexcept {
+        return detail::lock_awaitable(this, false);
+    }
 
     static constexpr std::uint32_t locked_bit = 1;   // held
     static constexpr std::uint32_t starving_bit = 2; // hand-off mode: no barging, unlock hands over

@@ -96,7 +96,7 @@ struct case_state<recv_case<T>> {
         : chan(c.chan) {
         w.slot = static_cast<std::optional<T>*>(&value);
     }
-    static op_status try_now(void* self, chan_waiter*& peer, bool reserve) noexcept {
+    static transfer_status try_now(void* self, chan_waiter*& peer, bool reserve) noexcept {
         auto* s = static_cast<case_state*>(self);
         return s->chan->recv_locked(s->value, peer, reserve);
     }
@@ -123,7 +123,7 @@ struct case_state<send_case<T>> {
         src = own ? &*own : c.src;
         w.slot = src;
     }
-    static op_status try_now(void* self, chan_waiter*& peer, bool reserve) noexcept {
+    static transfer_status try_now(void* self, chan_waiter*& peer, bool reserve) noexcept {
         auto* s = static_cast<case_state*>(self);
         return s->chan->send_locked(*s->src, peer, reserve);
     }
@@ -286,9 +286,9 @@ private:
 
 /// What select(...) returns: co_await it (once).
 template <class... Cases>
-class WEFT_NODISCARD("a select does nothing unless co_awaited") select_op {
+class WEFT_NODISCARD("a select does nothing unless co_awaited") select_awaitable {
 public:
-    explicit select_op(Cases&&... cases)
+    explicit select_awaitable(Cases&&... cases)
         : cases_(std::move(cases)...) {}
     select_awaiter<Cases...> operator co_await() && {
         return select_awaiter<Cases...>(std::move(cases_));
@@ -302,8 +302,8 @@ private:
 
 /// Waits until one of `cases` can proceed, and performs exactly that one (see the file comment).
 template <class... Cases>
-detail::select_op<std::decay_t<Cases>...> select(Cases&&... cases) {
-    return detail::select_op<std::decay_t<Cases>...>(
+detail::select_awaitable<std::decay_t<Cases>...> select(Cases&&... cases) {
+    return detail::select_awaitable<std::decay_t<Cases>...>(
         std::decay_t<Cases>(std::forward<Cases>(cases))...);
 }
 

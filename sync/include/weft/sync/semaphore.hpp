@@ -87,9 +87,9 @@ private:
 };
 
 /// What sem.acquire(n) returns: co_await it (once).
-class WEFT_NODISCARD("an acquire does nothing unless co_awaited") acquire_op {
+class WEFT_NODISCARD("an acquire does nothing unless co_awaited") acquire_awaitable {
 public:
-    acquire_op(semaphore* s, std::uint64_t n, weft::detail::blocked_on kind) noexcept
+    acquire_awaitable(semaphore* s, std::uint64_t n, weft::detail::blocked_on kind) noexcept
         : s_(s)
         , n_(n)
         , kind_(kind) {}
@@ -116,9 +116,9 @@ public:
 
     /// `co_await sem.acquire(n)`: result<void>; waits until n permits can be taken (in FIFO
     /// order). n must be at least 1 and at most max_permits (aborts otherwise).
-    detail::acquire_op acquire(std::uint64_t n = 1) noexcept {
+    detail::acquire_awaitable acquire(std::uint64_t n = 1) noexcept {
         check_n(n);
-        return detail::acquire_op(this, n, weft::detail::blocked_on::sync_other);
+        return detail::acquire_awaitable(this, n, weft::detail::blocked_on::sync_other);
     }
     /// Takes n permits if they are free and nobody waits; never waits.
     bool try_acquire(std::uint64_t n = 1) noexcept;

@@ -70,9 +70,9 @@ private:
 
 /// What lock() / lock_shared() return: co_await it (once).
 template <class Guard>
-class WEFT_NODISCARD("a lock does nothing unless co_awaited") rw_lock_op {
+class WEFT_NODISCARD("a lock does nothing unless co_awaited") rw_lock_awaitable {
 public:
-    rw_lock_op(semaphore* s, std::uint64_t n, shared_mutex* m) noexcept
+    rw_lock_awaitable(semaphore* s, std::uint64_t n, shared_mutex* m) noexcept
         : s_(s)
         , n_(n)
         , m_(m) {}
@@ -100,11 +100,11 @@ public:
     shared_mutex& operator=(const shared_mutex&) = delete;
 
     /// `co_await rw.lock()`: result<unique_guard<shared_mutex>> (exclusive).
-    detail::rw_lock_op<unique_guard<shared_mutex>> lock() noexcept {
+    detail::rw_lock_awaitable<unique_guard<shared_mutex>> lock() noexcept {
         return {&sem_, max_readers, this};
     }
     /// `co_await rw.lock_shared()`: result<shared_guard<shared_mutex>>.
-    detail::rw_lock_op<shared_guard<shared_mutex>> lock_shared() noexcept {
+    detail::rw_lock_awaitable<shared_guard<shared_mutex>> lock_shared() noexcept {
         return {&sem_, 1, this};
     }
     bool try_lock() noexcept { return sem_.try_acquire(max_readers); }

@@ -46,7 +46,9 @@ public:
     /// The counter (a snapshot).
     std::int64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
     /// `co_await wg.wait()`: result<void>; completes once the counter is zero.
-    detail::notify_op<wait_group> wait() noexcept { return detail::notify_op<wait_group>(this); }
+    detail::notify_awaitable<wait_group> wait() noexcept {
+        return detail::notify_awaitable<wait_group>(this);
+    }
     /// From a plain thread outside the runtime: blocks the thread until the counter is zero (never
     /// call it on a weft worker: it aborts). Tasks that wait for a plain thread's done() look
     /// deadlocked to the runtime's detector: see runtime_options::detect_deadlock.

@@ -39,16 +39,16 @@ protected:
     /// allows going on without a suspension.
     [[gnu::noinline]] bool try_locked() noexcept {
         Self& self = static_cast<Self&>(*this);
-        op_status st;
+        transfer_status st;
         locked_attempt(self.ch_, [&]() noexcept {
             chan_waiter* peer = nullptr;
             st = self.locked(peer, false);
             return peer;
         });
-        if (st == op_status::would_block) {
+        if (st == transfer_status::would_block) {
             return false;
         }
-        state = st == op_status::ok ? wait_state::done : wait_state::closed;
+        state = st == transfer_status::ok ? wait_state::done : wait_state::closed;
         return !spend_budget();
     }
 
@@ -64,10 +64,10 @@ protected:
                 return nullptr;
             }
             chan_waiter* peer = nullptr;
-            const op_status st = self.locked(peer, true);
-            if (st != op_status::would_block) {
+            const transfer_status st = self.locked(peer, true);
+            if (st != transfer_status::would_block) {
                 // Decided under the lock: the hook, once it has the lock, sees done or closed.
-                state = st == op_status::ok ? wait_state::done : wait_state::closed;
+                state = st == transfer_status::ok ? wait_state::done : wait_state::closed;
                 return peer;
             }
             slot = self.peer_slot();
@@ -134,7 +134,7 @@ public:
     }
 
 private:
-    op_status locked(chan_waiter*& peer, bool reserve) noexcept {
+    transfer_status locked(chan_waiter*& peer, bool reserve) noexcept {
         return ch_->recv_locked(out_, peer, reserve);
     }
     void* peer_slot() noexcept { return static_cast<std::optional<T>*>(&out_); }
@@ -186,7 +186,7 @@ public:
     }
 
 private:
-    op_status locked(chan_waiter*& peer, bool reserve) noexcept {
+    transfer_status locked(chan_waiter*& peer, bool reserve) noexcept {
         return ch_->send_locked(*src_, peer, reserve);
     }
     void* peer_slot() noexcept { return src_; }

@@ -16,7 +16,7 @@
 namespace weft::sync::detail {
 
 /// Outcome of one attempt at a channel operation under the channel's lock.
-enum class op_status : std::uint8_t { ok, closed, would_block };
+enum class transfer_status : std::uint8_t { ok, closed, would_block };
 
 /// The part of a select that channel code touches: the select-wide state word that decides which
 /// case fires (the first CAS from `waiting` wins; Go's selectDone). The rest is select_core in

@@ -92,16 +92,16 @@ protected:
                 break; // receivers wait, or closed: the lock path knows
             }
         }
-        op_status st;
+        transfer_status st;
         locked_attempt(s, [&]() noexcept {
             chan_waiter* peer = nullptr;
             st = s->send_locked(v, peer, false);
             return peer;
         });
         switch (st) {
-        case op_status::ok:
+        case transfer_status::ok:
             return no_error;
-        case op_status::closed:
+        case transfer_status::closed:
             return weft::errc::channel_closed;
         default:
             return std::errc::operation_would_block;
@@ -137,15 +137,15 @@ protected:
                 break; // senders wait: the lock path takes a value and lets one in
             }
         }
-        op_status st;
+        transfer_status st;
         locked_attempt(s, [&]() noexcept {
             chan_waiter* peer = nullptr;
             st = s->recv_locked(out, peer, false);
             return peer;
         });
-        if (st == op_status::closed) {
+        if (st == transfer_status::closed) {
             out.why_ = recv_result<T>::why::closed;
-        } else if (st == op_status::would_block) {
+        } else if (st == transfer_status::would_block) {
             out.why_ = recv_result<T>::why::would_block;
         }
         return out;

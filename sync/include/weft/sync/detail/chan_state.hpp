@@ -179,31 +179,31 @@ public:
     /// With `reserve`, a ring channel that is full is marked so (head wait bit) before
     /// would_block is returned: the caller then enqueues and no pop can slip past it. `peer` is
     /// set to a waiter to wake once the lock is released.
-    op_status send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
+    transfer_status send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
         if (ring_) {
             return ring_send_locked(v, peer, reserve);
         }
         if (closed_) {
-            return op_status::closed;
+            return transfer_status::closed;
         }
         if (chan_waiter* r = dequeue(recvq_)) {
             static_cast<std::optional<T>*>(r->slot)->emplace(std::move(v));
             r->state = wait_state::done;
             peer = r;
-            return op_status::ok;
+            return transfer_status::ok;
         }
         if (count_ < cap_) {
             push_unbounded(std::move(v));
-            return op_status::ok;
+            return transfer_status::ok;
         }
-        return op_status::would_block;
+        return transfer_status::would_block;
     }
 
     /// Under the lock: receive into `out`. A waiting sender means the buffer is full (or there is
     /// none): take the oldest value and move the sender's value in behind it (Go's recv), or
     /// take the sender's value directly when unbuffered. Then the buffer, then closed. With
     /// `reserve`, an empty ring channel is marked so (tail wait bit) before would_block.
-    op_status recv_locked(std::optional<T>& out, chan_waiter*& peer, bool reserve) noexcept {
+    transfer_status recv_locked(std::optional<T>& out, chan_waiter*& peer, bool reserve) noexcept {
         if (ring_) {
             return ring_recv_locked(out, peer, reserve);
         }
@@ -220,16 +220,16 @@ public:
             }
             s->state = wait_state::done;
             peer = s;
-            return op_status::ok;
+            return transfer_status::ok;
         }
         if (count_ != 0) {
             out.emplace(std::move(buf_[first_]));
             std::destroy_at(buf_ + first_);
             first_ = next(first_);
             --count_;
-            return op_status::ok;
+            return transfer_status::ok;
         }
-        return closed_ ? op_status::closed : op_status::would_block;
+        return closed_ ? transfer_status::closed : transfer_status::would_block;
     }
 
     /// Plain-thread send: waits on a futex. See channel::blocking_send.
@@ -243,11 +243,12 @@ private:
     std::uint64_t pos_mask() const noexcept { return ~(closed_bit_ | wait_bit_); }
     slot* slots() const noexcept { return static_cast<slot*>(slots_); }
 
-    [[gnu::noinline]] op_status ring_send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
+    [[gnu::noinline]] transfer_status
+    ring_send_locked(T& v, chan_waiter*& peer, bool reserve) noexcept {
         for (;;) {
             std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
             if ((tail & closed_bit_) != 0) {
-                return op_status::closed;
+                return transfer_status::closed;
             }
             if ((tail & wait_bit_) != 0) {
                 // Receivers wait, so the ring is empty: hand the value over directly.
@@ -258,7 +259,7 @@ private:
                     if (recvq_.empty()) {
                         tail_.fetch_and(~wait_bit_, std::memory_order_seq_cst);
                     }
-                    return op_status::ok;
+                    return transfer_status::ok;
                 }
                 // Only stale select cases were left.
                 tail_.fetch_and(~wait_bit_, std::memory_order_seq_cst);
@@ -266,7 +267,7 @@ private:
             }
             switch (try_push(v)) {
             case fast_status::ok:
-                return op_status::ok;
+                return transfer_status::ok;
             case fast_status::locked:
             case fast_status::closed:
                 continue;
@@ -274,24 +275,24 @@ private:
                 break;
             }
             if (!reserve) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
             // Full: set head's wait bit, but only if the ring is still full (the CAS fails if a
             // pop moved head meanwhile).
             std::uint64_t head = head_.load(std::memory_order_seq_cst);
             if ((head & wait_bit_) != 0) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
             if (head + one_lap_ != (tail_.load(std::memory_order_seq_cst) & pos_mask())) {
                 continue;
             }
             if (head_.compare_exchange_strong(head, head | wait_bit_, std::memory_order_seq_cst)) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
         }
     }
 
-    [[gnu::noinline]] op_status
+    [[gnu::noinline]] transfer_status
     ring_recv_locked(std::optional<T>& out, chan_waiter*& peer, bool reserve) noexcept {
         for (;;) {
             const std::uint64_t head = head_.load(std::memory_order_seq_cst);
@@ -317,7 +318,7 @@ private:
                         advance(pos) | (sendq_.empty() ? 0 : wait_bit_), std::memory_order_seq_cst);
                     s->state = wait_state::done;
                     peer = s;
-                    return op_status::ok;
+                    return transfer_status::ok;
                 }
                 // Only stale select cases were left.
                 head_.fetch_and(~wait_bit_, std::memory_order_seq_cst);
@@ -325,16 +326,16 @@ private:
             }
             switch (try_pop(out)) {
             case fast_status::ok:
-                return op_status::ok;
+                return transfer_status::ok;
             case fast_status::closed:
-                return op_status::closed;
+                return transfer_status::closed;
             case fast_status::locked:
                 continue;
             case fast_status::blocked:
                 break;
             }
             if (!reserve) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
             // Empty: set tail's wait bit, but only if the ring is still empty (the CAS fails if a
             // push moved tail meanwhile; head cannot pass tail).
@@ -343,13 +344,13 @@ private:
                 continue; // try_pop reports closed once drained
             }
             if ((tail & wait_bit_) != 0) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
             if ((head_.load(std::memory_order_seq_cst) & ~wait_bit_) != tail) {
                 continue;
             }
             if (tail_.compare_exchange_strong(tail, tail | wait_bit_, std::memory_order_seq_cst)) {
-                return op_status::would_block;
+                return transfer_status::would_block;
             }
         }
     }
@@ -419,17 +420,18 @@ result<void> chan_state<T>::blocking_send(T& v) noexcept {
     chan_waiter w;
     w.bind_thread();
     w.slot = &v;
-    op_status st;
+    transfer_status st;
     locked_attempt(this, [&]() noexcept {
         chan_waiter* peer = nullptr;
         st = send_locked(v, peer, true);
-        if (st == op_status::would_block) {
+        if (st == transfer_status::would_block) {
             enqueue(sendq_, &w);
         }
         return peer;
     });
-    if (st != op_status::would_block) {
-        return st == op_status::ok ? result<void>{} : result<void>{weft::errc::channel_closed};
+    if (st != transfer_status::would_block) {
+        return st == transfer_status::ok ? result<void>{}
+                                         : result<void>{weft::errc::channel_closed};
     }
     park_thread(w);
     return send_outcome(w.state, w);
@@ -455,17 +457,17 @@ recv_result<T> chan_state<T>::blocking_recv() noexcept {
     chan_waiter w;
     w.bind_thread();
     w.slot = static_cast<std::optional<T>*>(&out);
-    op_status st;
+    transfer_status st;
     locked_attempt(this, [&]() noexcept {
         chan_waiter* peer = nullptr;
         st = recv_locked(out, peer, true);
-        if (st == op_status::would_block) {
+        if (st == transfer_status::would_block) {
             enqueue(recvq_, &w);
         }
         return peer;
     });
-    if (st != op_status::would_block) {
-        if (st == op_status::closed) {
+    if (st != transfer_status::would_block) {
+        if (st == transfer_status::closed) {
             out.why_ = recv_result<T>::why::closed;
         }
         return out;

@@ -114,9 +114,9 @@ private:
 
 /// What a notify-style wait() returns: co_await it (once).
 template <class Prim>
-class WEFT_NODISCARD("a wait does nothing unless co_awaited") notify_op {
+class WEFT_NODISCARD("a wait does nothing unless co_awaited") notify_awaitable {
 public:
-    explicit notify_op(Prim* p) noexcept
+    explicit notify_awaitable(Prim* p) noexcept
         : p_(p) {}
     notify_awaiter<Prim> operator co_await() && noexcept { return notify_awaiter<Prim>(p_); }
 

@@ -24,11 +24,11 @@ struct select_case_slot {
     chan_core* chan = nullptr; // recv/send: the channel; null (a nil channel) is never ready
     chan_waiter* w = nullptr;  // recv/send: the case's waiter; w->slot points at typed storage
     void* typed = nullptr;     // recv/send: the typed case state, for try_now
-    /// recv/send, under the channel's lock: complete the case now if it can (op_status::ok or
+    /// recv/send, under the channel's lock: complete the case now if it can (transfer_status::ok or
     /// closed) and name a peer waiter to wake once the lock is released. With `reserve`, a
     /// would_block also marks the channel so that no lock-free operation can slip past the
     /// waiter about to be enqueued (bounded channels; see chan_state).
-    op_status (*try_now)(void* typed, chan_waiter*& peer, bool reserve) noexcept = nullptr;
+    transfer_status (*try_now)(void* typed, chan_waiter*& peer, bool reserve) noexcept = nullptr;
     std::int64_t deadline_ns = 0; // timer: steady-clock deadline
     kind k = kind::fallback;
 };

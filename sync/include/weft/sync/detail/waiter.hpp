@@ -14,6 +14,7 @@
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -243,20 +244,33 @@ struct task_waiter : weft::detail::cancel_hook, waiter {
     bool counted = false;
 };
 
+/// What a cancelled waiter gives up, under its primitive's lock: `unlink` takes `w` out of its
+/// queue and passes on what it no longer needs (a semaphore re-grants permits to the waiters
+/// behind it, a barrier withdraws the arrival), collecting waiters to wake into `wl`.
+using unlink_fn = void (*)(task_waiter* w, wake_list& wl) noexcept;
+
+/// The cancellation hook every primitive's waiter shares (step 3 of task_waiter's protocol). Runs
+/// under the task's cancel_state lock, on any thread; takes `lock` (the primitive's): a queued `w`
+/// is unlinked, marked cancelled and woken after the unlock, then the waiters `unlink` collected;
+/// an idle one (not enqueued yet) is marked cancelled, which the waiting side sees under the lock;
+/// a done or closed one is left alone (the completion stands).
+void cancel_wait(task_waiter* w, weft::detail::spin_lock& lock, unlink_fn unlink) noexcept;
+
 /// Operations completed without waiting that cost one unit of the runtime's cooperative budget
 /// (a power of two). See spend_budget().
-inline constexpr unsigned ops_per_budget_unit = 128;
-static_assert((ops_per_budget_unit & (ops_per_budget_unit - 1)) == 0);
+inline constexpr unsigned awaits_per_budget_unit = 128;
+static_assert((awaits_per_budget_unit & (awaits_per_budget_unit - 1)) == 0);
 
 /// Per-thread count of sync operations that completed without waiting (see spend_budget()).
-inline thread_local unsigned immediate_ops = 0;
+inline thread_local unsigned immediate_awaits = 0;
 
-/// Cooperative budget (Tokio's coop, DESIGN.md 3): an await that completed without waiting calls
+/// Cooperative budget (Tokio's coop: a task that never has to wait must
+/// still let its neighbours run): an await that completed without waiting calls
 /// this; true means the task has spent its budget and must yield (its caller then queues it
 /// behind the work already waiting, with yield_to_back, and suspends).
 ///
-/// One budget unit is charged per ops_per_budget_unit such operations on this thread, so a task
-/// yields after at most 128 x ops_per_budget_unit of them in a row (16,384: some 100-300 us of
+/// One budget unit is charged per awaits_per_budget_unit such operations on this thread, so a task
+/// yields after at most 128 x awaits_per_budget_unit of them in a row (16,384: some 100-300 us of
 /// channel traffic; Go preempts after 10 ms), and a hot producer still cannot starve its
 /// neighbours. Charging a whole unit per operation made every producer and consumer of bench
 /// `mpmc` yield every 128 operations: always runnable, they stayed spread over both workers and
@@ -266,7 +280,7 @@ inline thread_local unsigned immediate_ops = 0;
 /// not per task: a task may be charged for a neighbour's operations, which only makes it yield
 /// sooner.
 inline bool spend_budget() noexcept {
-    if ((++immediate_ops & (ops_per_budget_unit - 1)) != 0) [[likely]] {
+    if ((++immediate_awaits & (awaits_per_budget_unit - 1)) != 0) [[likely]] {
         return false;
     }
     return weft::detail::budget_exhausted();
