@@ -36,7 +36,35 @@
 
 namespace weft::sync {
 
-class barrier;
+namespace detail {
+class barrier_awaiter;
+class barrier_awaitable;
+} // namespace detail
+
+/// A reusable barrier for `count` tasks; see the file comment.
+class barrier {
+public:
+    explicit barrier(std::ptrdiff_t count) noexcept;
+    ~barrier();
+    barrier(const barrier&) = delete;
+    barrier& operator=(const barrier&) = delete;
+
+    /// `co_await b.arrive_and_wait()`: result<bool>, true for the phase's leader.
+    detail::barrier_awaitable arrive_and_wait() noexcept;
+    /// Arrives at the current phase and leaves the barrier: later phases expect one task fewer.
+    void arrive_and_drop() noexcept;
+
+private:
+    friend class detail::barrier_awaiter;
+
+    /// Under lock_: completes the phase if everyone has arrived; collects the waiters.
+    bool complete_phase_locked(detail::wake_list& wl) noexcept;
+
+    weft::detail::spin_lock lock_;
+    detail::waiter_list waiters_; // guarded by lock_: the tasks waiting in the current phase
+    std::ptrdiff_t expected_;     // guarded by lock_: participants per phase
+    std::ptrdiff_t arrived_ = 0;  // guarded by lock_: arrivals in the current phase
+};
 
 namespace detail {
 
@@ -84,29 +112,8 @@ private:
 
 } // namespace detail
 
-/// A reusable barrier for `count` tasks; see the file comment.
-class barrier {
-public:
-    explicit barrier(std::ptrdiff_t count) noexcept;
-    ~barrier();
-    barrier(const barrier&) = delete;
-    barrier& operator=(const barrier&) = delete;
-
-    /// `co_await b.arrive_and_wait()`: result<bool>, true for the phase's leader.
-    detail::barrier_awaitable arrive_and_wait() noexcept { return detail::barrier_awaitable(this); }
-    /// Arrives at the current phase and leaves the barrier: later phases expect one task fewer.
-    void arrive_and_drop() noexcept;
-
-private:
-    friend class detail::barrier_awaiter;
-
-    /// Under lock_: completes the phase if everyone has arrived; collects the waiters.
-    bool complete_phase_locked(detail::wake_list& wl) noexcept;
-
-    weft::detail::spin_lock lock_;
-    detail::waiter_list waiters_; // guarded by lock_: the tasks waiting in the current phase
-    std::ptrdiff_t expected_;     // guarded by lock_: participants per phase
-    std::ptrdiff_t arrived_ = 0;  // guarded by lock_: arrivals in the current phase
-};
+inline detail::barrier_awaitable barrier::arrive_and_wait() noexcept {
+    return detail::barrier_awaitable(this);
+}
 
 } // namespace weft::sync

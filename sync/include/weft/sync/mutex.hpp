@@ -45,12 +45,92 @@
 
 namespace weft::sync {
 
-class mutex;
 class condition_variable;
 
 namespace detail {
-
 struct mutex_wait;
+struct mutex_waiter;
+class lock_awaiter;
+class lock_awaitable;
+} // namespace detail
+
+/// A mutual-exclusion lock for tasks; see the file comment.
+class mutex {
+public:
+    mutex() noexcept = default;
+    ~mutex();
+    mutex(const mutex&) = delete;
+    mutex& operator=(const mutex&) = delete;
+
+    /// `co_await m.lock()`: result<unique_guard<mutex>>, the lock held until the guard goes; or
+    /// operation_canceled / timed_out (not held).
+    detail::lock_awaitable lock() noexcept;
+
+    /// Takes the lock if it is free (and nobody is being handed it); never waits.
+    bool try_lock() noexcept;
+
+    /// Releases the lock (normally the guard does). Aborts if the mutex is not locked.
+    void unlock() noexcept {
+        // One read-modify-write whatever else is set (Go's Unlock: atomic add of -locked): a
+        // contended mutex's line is fought over, and a failed CAS plus a retry costs two trips.
+        // release: pairs with the acquire of the next lock.
+        const std::uint32_t old = state_.fetch_sub(locked_bit, std::memory_order_release);
+        if (old != locked_bit) [[unlikely]] {
+            unlock_slow(old);
+        }
+    }
+
+    /// From a plain thread outside the runtime: takes the lock, blocking the thread while it
+    /// waits. Never call it on a weft worker (aborts). Tasks that wait for a lock a plain thread
+    /// holds look deadlocked to the runtime's detector if nothing else is going on: turn
+    /// runtime_options::detect_deadlock off in such programs.
+    unique_guard<mutex> blocking_lock() noexcept;
+
+    /// True while locked (a snapshot, for assertions and tests).
+    bool is_locked() const noexcept {
+        return (state_.load(std::memory_order_relaxed) & locked_bit) != 0;
+    }
+
+private:
+    friend class detail::lock_awaiter;
+    friend struct detail::mutex_waiter;
+    friend struct detail::mutex_wait;
+    friend class condition_variable;
+
+    enum class enqueued : std::uint8_t { acquired, queued, cancelled };
+
+    bool try_lock_fast() noexcept {
+        std::uint32_t expected = 0;
+        // acquire: pairs with unlock's release.
+        return state_.compare_exchange_strong(
+                   expected, locked_bit, std::memory_order_acquire, std::memory_order_relaxed) ||
+               try_lock();
+    }
+    bool spin() noexcept;
+    task<result<void>> lock_slow(bool yield_first, bool cancellable);
+    enqueued enqueue_or_acquire(detail::mutex_waiter& w, bool was_woken, bool starve) noexcept;
+    bool wait_turn(detail::mutex_waiter& w, bool was_woken, bool starve, bool cancellable) noexcept;
+    bool drop_woken() noexcept;
+    void unlock_slow(std::uint32_t old) noexcept;
+    void hand_off() noexcept;
+    /// Uncancellable lock (condition_variable re-acquires its mutex through it).
+    detail::lock_awaitable lock_uncancellable() noexcept;
+
+    static constexpr std::uint32_t locked_bit = 1;   // held
+    static constexpr std::uint32_t starving_bit = 2; // hand-off mode: no barging, unlock hands over
+    static constexpr std::uint32_t woken_bit = 4;    // a woken waiter is on its way: wake no other
+    static constexpr std::uint32_t waiting_bit = 8;  // the queue is not empty
+
+    // locked_bit: set by lock (CAS), cleared by unlock (fetch_sub; in starvation mode hand_off
+    // sets it again for the waiter it grants the lock to: meanwhile starving_bit keeps everyone
+    // else out); starving/woken/waiting: changed by CAS under qlock_ (and by unlock for woken).
+    // Read by every lock/unlock.
+    std::atomic<std::uint32_t> state_{0};
+    weft::detail::spin_lock qlock_; // guards queue_ and the waiters' states
+    detail::waiter_list queue_;     // mutex_waiters, FIFO (woken losers go back to the front)
+};
+
+namespace detail {
 
 /// A task (or plain thread) waiting in a mutex's queue.
 struct mutex_waiter : task_waiter {
@@ -125,90 +205,17 @@ private:
     bool cancellable_;
 };
 
-} // namespace detail
-
-/// A mutual-exclusion lock for tasks; see the file comment.
-class mutex {
-public:
-    mutex() noexcept = default;
-    ~mutex();
-    mutex(const mutex&) = delete;
-    mutex& operator=(const mutex&) = delete;
-
-    /// `co_await m.lock()`: result<unique_guard<mutex>>, the lock held until the guard goes; or
-    /// operation_canceled / timed_out (not held).
-    detail::lock_awaitable lock() noexcept { return detail::lock_awaitable(this, true); }
-
-    /// Takes the lock if it is free (and nobody is being handed it); never waits.
-    bool try_lock() noexcept;
-
-    /// Releases the lock (normally the guard does). Aborts if the mutex is not locked.
-    void unlock() noexcept {
-        // One read-modify-write whatever else is set (Go's Unlock: atomic add of -locked): a
-        // contended mutex's line is fought over, and a failed CAS plus a retry costs two trips.
-        // release: pairs with the acquire of the next lock.
-        const std::uint32_t old = state_.fetch_sub(locked_bit, std::memory_order_release);
-        if (old != locked_bit) [[unlikely]] {
-            unlock_slow(old);
-        }
-    }
-
-    /// From a plain thread outside the runtime: takes the lock, blocking the thread while it
-    /// waits. Never call it on a weft worker (aborts). Tasks that wait for a lock a plain thread
-    /// holds look deadlocked to the runtime's detector if nothing else is going on: turn
-    /// runtime_options::detect_deadlock off in such programs.
-    unique_guard<mutex> blocking_lock() noexcept;
-
-    /// True while locked (a snapshot, for assertions and tests).
-    bool is_locked() const noexcept {
-        return (state_.load(std::memory_order_relaxed) & locked_bit) != 0;
-    }
-
-private:
-    friend class detail::lock_awaiter;
-    friend struct detail::mutex_waiter;
-    friend struct detail::mutex_wait;
-    friend class condition_variable;
-
-    enum class enqueued : std::uint8_t { acquired, queued, cancelled };
-
-    bool try_lock_fast() noexcept {
-        std::uint32_t expected = 0;
-        // acquire: pairs with unlock's release.
-        return state_.compare_exchange_strong(
-                   expected, locked_bit, std::memory_order_acquire, std::memory_order_relaxed) ||
-               try_lock();
-    }
-    bool spin() noexcept;
-    task<result<void>> lock_slow(bool yield_first, bool cancellable);
-    enqueued enqueue_or_acquire(detail::mutex_waiter& w, bool was_woken, bool starve) noexcept;
-    bool wait_turn(detail::mutex_waiter& w, bool was_woken, bool starve, bool cancellable) noexcept;
-    bool drop_woken() noexcept;
-    void unlock_slow(std::uint32_t old) noexcept;
-    void hand_off() noexcept;
-    /// Uncancellable lock (condition_variable re-acquires its mutex through it).
-    detail::lock_awaitable lock_uncancellable() noexcept {
-        return detail::lock_awaitable(this, false);
-    }
-
-    static constexpr std::uint32_t locked_bit = 1;   // held
-    static constexpr std::uint32_t starving_bit = 2; // hand-off mode: no barging, unlock hands over
-    static constexpr std::uint32_t woken_bit = 4;    // a woken waiter is on its way: wake no other
-    static constexpr std::uint32_t waiting_bit = 8;  // the queue is not empty
-
-    // locked_bit: set by lock (CAS), cleared by unlock (fetch_sub; in starvation mode hand_off
-    // sets it again for the waiter it grants the lock to: meanwhile starving_bit keeps everyone
-    // else out); starving/woken/waiting: changed by CAS under qlock_ (and by unlock for woken).
-    // Read by every lock/unlock.
-    std::atomic<std::uint32_t> state_{0};
-    weft::detail::spin_lock qlock_; // guards queue_ and the waiters' states
-    detail::waiter_list queue_;     // mutex_waiters, FIFO (woken losers go back to the front)
-};
-
-namespace detail {
 inline bool lock_awaiter::try_lock_fast() noexcept {
     return m_->try_lock_fast();
 }
+
 } // namespace detail
+
+inline detail::lock_awaitable mutex::lock() noexcept {
+    return detail::lock_awaitable(this, true);
+}
+inline detail::lock_awaitable mutex::lock_uncancellable() noexcept {
+    return detail::lock_awaitable(this, false);
+}
 
 } // namespace weft::sync

@@ -39,7 +39,62 @@
 
 namespace weft::sync {
 
-class semaphore;
+namespace detail {
+struct sem_waiter;
+class acquire_awaiter;
+class acquire_awaitable;
+} // namespace detail
+
+/// A counting semaphore; see the file comment.
+class semaphore {
+public:
+    /// The largest number of permits a semaphore can hold.
+    static constexpr std::uint64_t max_permits = (std::uint64_t{1} << 62) - 1;
+
+    explicit semaphore(std::uint64_t permits) noexcept;
+    ~semaphore();
+    semaphore(const semaphore&) = delete;
+    semaphore& operator=(const semaphore&) = delete;
+
+    /// `co_await sem.acquire(n)`: result<void>; waits until n permits can be taken (in FIFO
+    /// order). n must be at least 1 and at most max_permits (aborts otherwise).
+    detail::acquire_awaitable acquire(std::uint64_t n = 1) noexcept;
+    /// Takes n permits if they are free and nobody waits; never waits.
+    bool try_acquire(std::uint64_t n = 1) noexcept;
+    /// Gives n permits back (n >= 1); wakes the waiters they now satisfy. Aborts if the count
+    /// would exceed max_permits.
+    void release(std::uint64_t n = 1) noexcept;
+    /// From a plain thread outside the runtime: acquire(n), blocking the thread while it waits.
+    /// Never call it on a weft worker (aborts). Tasks that wait for permits only a plain thread
+    /// will release look deadlocked to the runtime's detector: see
+    /// runtime_options::detect_deadlock.
+    void blocking_acquire(std::uint64_t n = 1) noexcept;
+    /// Permits free right now (a snapshot).
+    std::uint64_t available() const noexcept {
+        return state_.load(std::memory_order_relaxed) >> shift;
+    }
+
+private:
+    friend class detail::acquire_awaiter;
+    friend struct detail::sem_waiter;
+
+    static void check_n(std::uint64_t n) noexcept {
+        WEFT_ASSERT(n >= 1 && n <= max_permits, "weft::sync::semaphore: permit count out of range");
+    }
+    bool try_take(std::uint64_t n) noexcept;
+    enum class enqueued : std::uint8_t { acquired, queued, cancelled };
+    enqueued enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind) noexcept;
+    void grant_locked(detail::wake_list& wl) noexcept;
+
+    static constexpr std::uint64_t waiting_bit = 1; // the queue is not empty
+    static constexpr unsigned shift = 1;            // permits live above the bit
+
+    // permits << 1 | waiting_bit. Changed by CAS on the fast paths only while waiting_bit is
+    // clear; while it is set, only under qlock_ (fast paths see the bit and take the lock).
+    std::atomic<std::uint64_t> state_;
+    weft::detail::spin_lock qlock_;
+    detail::waiter_list queue_; // sem_waiters, FIFO
+};
 
 namespace detail {
 
@@ -103,58 +158,9 @@ private:
 
 } // namespace detail
 
-/// A counting semaphore; see the file comment.
-class semaphore {
-public:
-    /// The largest number of permits a semaphore can hold.
-    static constexpr std::uint64_t max_permits = (std::uint64_t{1} << 62) - 1;
-
-    explicit semaphore(std::uint64_t permits) noexcept;
-    ~semaphore();
-    semaphore(const semaphore&) = delete;
-    semaphore& operator=(const semaphore&) = delete;
-
-    /// `co_await sem.acquire(n)`: result<void>; waits until n permits can be taken (in FIFO
-    /// order). n must be at least 1 and at most max_permits (aborts otherwise).
-    detail::acquire_awaitable acquire(std::uint64_t n = 1) noexcept {
-        check_n(n);
-        return detail::acquire_awaitable(this, n, weft::detail::blocked_on::sync_other);
-    }
-    /// Takes n permits if they are free and nobody waits; never waits.
-    bool try_acquire(std::uint64_t n = 1) noexcept;
-    /// Gives n permits back (n >= 1); wakes the waiters they now satisfy. Aborts if the count
-    /// would exceed max_permits.
-    void release(std::uint64_t n = 1) noexcept;
-    /// From a plain thread outside the runtime: acquire(n), blocking the thread while it waits.
-    /// Never call it on a weft worker (aborts). Tasks that wait for permits only a plain thread
-    /// will release look deadlocked to the runtime's detector: see
-    /// runtime_options::detect_deadlock.
-    void blocking_acquire(std::uint64_t n = 1) noexcept;
-    /// Permits free right now (a snapshot).
-    std::uint64_t available() const noexcept {
-        return state_.load(std::memory_order_relaxed) >> shift;
-    }
-
-private:
-    friend class detail::acquire_awaiter;
-    friend struct detail::sem_waiter;
-
-    static void check_n(std::uint64_t n) noexcept {
-        WEFT_ASSERT(n >= 1 && n <= max_permits, "weft::sync::semaphore: permit count out of range");
-    }
-    bool try_take(std::uint64_t n) noexcept;
-    enum class enqueued : std::uint8_t { acquired, queued, cancelled };
-    enqueued enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind) noexcept;
-    void grant_locked(detail::wake_list& wl) noexcept;
-
-    static constexpr std::uint64_t waiting_bit = 1; // the queue is not empty
-    static constexpr unsigned shift = 1;            // permits live above the bit
-
-    // permits << 1 | waiting_bit. Changed by CAS on the fast paths only while waiting_bit is
-    // clear; while it is set, only under qlock_ (fast paths see the bit and take the lock).
-    std::atomic<std::uint64_t> state_;
-    weft::detail::spin_lock qlock_;
-    detail::waiter_list queue_; // sem_waiters, FIFO
-};
+inline detail::acquire_awaitable semaphore::acquire(std::uint64_t n) noexcept {
+    check_n(n);
+    return detail::acquire_awaitable(this, n, weft::detail::blocked_on::sync_other);
+}
 
 } // namespace weft::sync

@@ -36,7 +36,46 @@
 
 namespace weft::sync {
 
-class shared_mutex;
+namespace detail {
+template <class Guard>
+class rw_lock_awaitable;
+} // namespace detail
+
+/// A reader-writer lock; see the file comment.
+class shared_mutex {
+public:
+    /// Readers that may hold the lock at once.
+    static constexpr std::uint64_t max_readers = std::uint64_t{1} << 30;
+
+    shared_mutex() noexcept
+        : sem_(max_readers) {}
+    shared_mutex(const shared_mutex&) = delete;
+    shared_mutex& operator=(const shared_mutex&) = delete;
+
+    /// `co_await rw.lock()`: result<unique_guard<shared_mutex>> (exclusive).
+    detail::rw_lock_awaitable<unique_guard<shared_mutex>> lock() noexcept;
+    /// `co_await rw.lock_shared()`: result<shared_guard<shared_mutex>>.
+    detail::rw_lock_awaitable<shared_guard<shared_mutex>> lock_shared() noexcept;
+    bool try_lock() noexcept { return sem_.try_acquire(max_readers); }
+    bool try_lock_shared() noexcept { return sem_.try_acquire(1); }
+
+    void unlock() noexcept {
+        // With the write lock held no permit is free, and none can be taken or given back.
+        WEFT_ASSERT(
+            sem_.available() == 0,
+            "weft::sync::shared_mutex: unlock() without the write lock held");
+        sem_.release(max_readers);
+    }
+    void unlock_shared() noexcept {
+        WEFT_ASSERT(
+            sem_.available() < max_readers,
+            "weft::sync::shared_mutex: unlock_shared() without a read lock held");
+        sem_.release(1);
+    }
+
+private:
+    semaphore sem_;
+};
 
 namespace detail {
 
@@ -88,44 +127,11 @@ private:
 
 } // namespace detail
 
-/// A reader-writer lock; see the file comment.
-class shared_mutex {
-public:
-    /// Readers that may hold the lock at once.
-    static constexpr std::uint64_t max_readers = std::uint64_t{1} << 30;
-
-    shared_mutex() noexcept
-        : sem_(max_readers) {}
-    shared_mutex(const shared_mutex&) = delete;
-    shared_mutex& operator=(const shared_mutex&) = delete;
-
-    /// `co_await rw.lock()`: result<unique_guard<shared_mutex>> (exclusive).
-    detail::rw_lock_awaitable<unique_guard<shared_mutex>> lock() noexcept {
-        return {&sem_, max_readers, this};
-    }
-    /// `co_await rw.lock_shared()`: result<shared_guard<shared_mutex>>.
-    detail::rw_lock_awaitable<shared_guard<shared_mutex>> lock_shared() noexcept {
-        return {&sem_, 1, this};
-    }
-    bool try_lock() noexcept { return sem_.try_acquire(max_readers); }
-    bool try_lock_shared() noexcept { return sem_.try_acquire(1); }
-
-    void unlock() noexcept {
-        // With the write lock held no permit is free, and none can be taken or given back.
-        WEFT_ASSERT(
-            sem_.available() == 0,
-            "weft::sync::shared_mutex: unlock() without the write lock held");
-        sem_.release(max_readers);
-    }
-    void unlock_shared() noexcept {
-        WEFT_ASSERT(
-            sem_.available() < max_readers,
-            "weft::sync::shared_mutex: unlock_shared() without a read lock held");
-        sem_.release(1);
-    }
-
-private:
-    semaphore sem_;
-};
+inline detail::rw_lock_awaitable<unique_guard<shared_mutex>> shared_mutex::lock() noexcept {
+    return {&sem_, max_readers, this};
+}
+inline detail::rw_lock_awaitable<shared_guard<shared_mutex>> shared_mutex::lock_shared() noexcept {
+    return {&sem_, 1, this};
+}
 
 } // namespace weft::sync
