@@ -21,7 +21,7 @@
 //
 // Kept simple on purpose: no chunked request bodies (Transfer-Encoding gets 400), every method and
 // path gets the same answer, and there is no idle timeout (see set_read_deadline in
-// <weft/io/tcp.hpp> to add one).
+// <weft/io/tcp_stream.hpp> to add one).
 
 #include <weft/io.hpp>
 #include <weft/runtime.hpp>

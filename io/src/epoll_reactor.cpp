@@ -15,15 +15,16 @@
 // Invariants
 //   1. An op is completed once, by whoever takes it off the wait queue under the descriptor's
 //      lock (the home on readiness, a canceller, close(), the op's deadline timer), or inline by
-//      its initiator before it was ever queued (reactor.cpp).
+//      its initiator before it was ever queued (op_protocol.cpp).
 //   2. No readiness edge is lost: the home bumps seq under the lock before it takes the waiters;
 //      an initiator compares seq under the lock before it queues.
-//   3. A descriptor's memory is type-stable (reactor.cpp's pool); an epoll event carries the
+//   3. A descriptor's memory is type-stable (fd_state.cpp's pool); an epoll event carries the
 //      pointer and a 16-bit generation, and is ignored when the generation moved on.
 //
 // Rejected approaches
 //   - One epoll instance for the whole runtime (Go): every worker's park would contend on it,
-//     and the issue asks for a reactor per worker. Descriptors are spread by first wait instead.
+//     and every other part of the runtime is per worker. Descriptors are spread by first wait
+//     instead.
 //   - Level-triggered registration with EPOLLONESHOT re-arming (Asio): one epoll_ctl per wait.
 //   - Retrying the system call in the woken task: the task would need a loop (a coroutine frame
 //     per read). The home performs the attempt for the waiter, so the awaiter completes like an
@@ -41,8 +42,8 @@
 //   for the directions that are ready, take their waiters, unlock, then for each waiter attempt
 //   again: done -> complete (the task goes onto this worker's deque); EAGAIN -> lock, re-check the
 //   reason and seq, re-queue at the front.
-//   park word and eventfd: as in the io_uring reactor (uring_reactor.cpp). The eventfd is in the
-//   epoll set edge-triggered: every write(2) is a new edge, so it is never read.
+//   park word (park_word.hpp) and eventfd: as in the io_uring reactor (uring_reactor.cpp). The
+//   eventfd is in the epoll set edge-triggered: every write(2) is a new edge, so it is never read.
 //   Shutdown: when the runtime stops, every waiter on a descriptor homed here is completed with
 //   operation_canceled (the registry below lists them).
 //
@@ -55,7 +56,11 @@
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
 
+#include "fd_state.hpp"
 #include "io_reactor.hpp"
+#include "op_protocol.hpp"
+#include "park_word.hpp"
+#include "wait_queue.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -73,7 +78,6 @@ namespace weft::io::detail {
 
 namespace {
 
-enum : int { running = 0, parked = 1, notified = 2 };
 constexpr std::uint64_t ptr_mask = (std::uint64_t{1} << 48) - 1;
 constexpr std::uint64_t wake_tag = 1; // epoll data of the eventfd (no fd_state is at address 1)
 
@@ -214,7 +218,7 @@ private:
     int epfd_ = -1;
     int efd_ = -1;
     bool swept_ = false; // owner
-    std::atomic<int> park_state_{running};
+    park_word park_;     // owner parks, any thread unparks (park_word.hpp)
 };
 
 namespace {
@@ -424,7 +428,7 @@ std::size_t epoll_reactor::wait(int timeout_kind, std::int64_t deadline_ns) noex
         timespec ts{};
         timespec* tsp = nullptr;
         if (deadline_ns >= 0) {
-            std::int64_t rel = std::max<std::int64_t>(0, deadline_ns - now_ns());
+            std::int64_t rel = std::max<std::int64_t>(0, deadline_ns - weft::detail::now_ns());
             if (swept_ && pending() != 0) {
                 rel = std::min<std::int64_t>(rel, 1'000'000);
             }
@@ -533,19 +537,16 @@ void epoll_reactor::park(std::int64_t deadline_ns) noexcept {
     if (maybe_sweep() != 0) {
         return; // tasks became runnable: the scheduler's queue is not empty any more
     }
-    // seq_cst: pairs with unpark()'s exchange.
-    if (park_state_.exchange(parked, std::memory_order_seq_cst) == notified) {
-        park_state_.store(running, std::memory_order_seq_cst);
+    if (!park_.begin_park()) {
         poll();
         return;
     }
     wait(1, deadline_ns);
-    // An exchange: synchronizes with the unpark() that woke us (see uring_reactor.cpp).
-    park_state_.exchange(running, std::memory_order_acq_rel);
+    park_.end_park(); // synchronizes with the unpark() that woke us
 }
 
 void epoll_reactor::unpark() noexcept {
-    if (park_state_.exchange(notified, std::memory_order_seq_cst) == parked) {
+    if (park_.notify()) {
         std::uint64_t one = 1;
         ssize_t n = ::write(efd_, &one, sizeof one);
         (void)n;

@@ -23,6 +23,8 @@
 #include <weft/runtime/detail/promise.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
 
+#include "errno_code.hpp"
+#include "fd_state.hpp"
 #include "io_reactor.hpp"
 
 #include <cerrno>
@@ -41,9 +43,7 @@ bool use_ring() noexcept {
     return r != nullptr && r->kind() == backend::io_uring;
 }
 
-std::error_code errno_code(int e) noexcept {
-    return {e, std::system_category()};
-}
+using detail::errno_code;
 
 class open_awaiter : public detail::op_awaiter_base {
 public:

@@ -11,6 +11,8 @@
 #include <weft/io/unix_stream.hpp>
 #include <weft/runtime/timer.hpp>
 
+#include "errno_code.hpp"
+#include "fd_state.hpp"
 #include "io_reactor.hpp"
 
 #include <algorithm>
@@ -27,10 +29,6 @@ namespace weft::io {
 namespace detail {
 
 namespace {
-
-std::error_code errno_code(int e) noexcept {
-    return {e, std::system_category()};
-}
 
 std::error_code last_error() noexcept {
     return errno_code(errno);
@@ -149,7 +147,7 @@ task<result<void>> connect_fd(fd_state* st, address a, std::int64_t deadline) {
 }
 
 std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept {
-    return timeout.count() > 0 ? now_ns() + timeout.count() : -1;
+    return timeout.count() > 0 ? weft::detail::now_ns() + timeout.count() : -1;
 }
 
 result<int> listen_socket(const address& a, const listen_options& o, bool tcp) noexcept {
@@ -266,7 +264,7 @@ tcp_stream::connect(std::string host_port, std::chrono::nanoseconds timeout) {
     for (const address& a : *addrs) {
         std::chrono::nanoseconds left{0};
         if (deadline >= 0) {
-            left = std::chrono::nanoseconds(deadline - detail::now_ns());
+            left = std::chrono::nanoseconds(deadline - weft::detail::now_ns());
             if (left.count() <= 0) {
                 co_return std::errc::timed_out;
             }

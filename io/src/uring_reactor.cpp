@@ -8,13 +8,13 @@
 //              run the deferred completion work so that CQEs appear. One system call.
 //   multishot  the listener's IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT: one SQE, one CQE per
 //              connection, ended by a CQE without IORING_CQE_F_MORE.
-//   park word  park_state_: running / parked / notified, the handshake between park() and
-//              unpark() that decides whether an eventfd write is needed.
+//   park word  park_: running / parked / notified (park_word.hpp), the handshake between park()
+//              and unpark() that decides whether an eventfd write is needed.
 //
 // Invariants
 //   1. Only the owner prepares SQEs, submits, reaps and processes CQEs (liburing #215).
 //   2. An op is resumed once, by its final CQE, unless a cancel request for it sits in the inbox
-//      (st_posted); then the inbox drain resumes it (reactor.cpp, invariant 1).
+//      (st_posted); then the inbox drain resumes it (op_protocol.cpp, invariant 1).
 //   3. A cancel SQE for an op is always queued after the op's own SQE (both by the owner, in SQ
 //      order), so async-cancel by user_data can never hit a later op that reuses the address.
 //   4. unpark() is never lost: it writes the eventfd whenever it finds the owner parked, and
@@ -35,8 +35,8 @@
 //   - One accept SQE per accept() call: a multishot accept keeps accepting while the acceptor
 //     task is busy, one CQE per connection.
 //   - Multishot recv into a provided-buffer ring for stream reads (one armed recv per stream,
-//     bytes copied from the kernel's buffer into the reader's): built and tested (branch
-//     experiment/multishot-recv), then measured 6-8% slower than one-shot recv on the echo
+//     bytes copied from the kernel's buffer into the reader's): built and tested, then
+//     measured 6-8% slower than one-shot recv on the echo
 //     benchmark (paired A/B, 10 rounds at 50 and 500 connections). Under load the request is
 //     usually already in the socket when the one-shot recv is submitted, so it completes inline
 //     in that io_uring_enter (io_arm_apoll is under 1% of the profile), while a multishot recv
@@ -62,17 +62,16 @@
 //        completion without F_MORE);
 //     2. park word: exchange(parked); if it was `notified`, return at once (an unpark came);
 //     3. io_uring_submit_and_wait_timeout(1, deadline): submits and sleeps in one syscall;
-//     4. park word = running; drain the inbox; reap.
-//   unpark(): exchange(notified); if it was `parked`, write 1 to the eventfd. The eventfd is never
-//   read: its multishot poll posts one CQE per write (edge-like), and the counter cannot
-//   realistically overflow (one increment per park at most).
-//   Cancellation of a ring op (reactor.cpp): on the owner, queue ASYNC_CANCEL at once; elsewhere
-//   CAS the reason + st_posted into op::state, push onto the inbox, unpark().
-//   Listener: accept() waiters queue on the descriptor; the first one arms the multishot on its
-//   ring. Each CQE hands the new descriptor to the first waiter, or to a small ready queue
-//   (cancelling the multishot when it holds 64). A final CQE (no F_MORE) re-arms while waiters
-//   remain, unless the listener closed or the runtime stops; an error (EMFILE...) goes to the
-//   waiters, whose accept() task backs off (net.cpp).
+//     4. park word: end_park() (running again); drain the inbox; reap.
+//   unpark(): notify() (exchange(notified)); if it was `parked`, write 1 to the eventfd. The
+//   eventfd is never read: its multishot poll posts one CQE per write (edge-like), and the counter
+//   cannot realistically overflow (one increment per park at most). Cancellation of a ring op
+//   (op_protocol.cpp): on the owner, queue ASYNC_CANCEL at once; elsewhere CAS the reason +
+//   st_posted into op::state, push onto the inbox, unpark(). Listener: accept() waiters queue on
+//   the descriptor; the first one arms the multishot on its ring. Each CQE hands the new descriptor
+//   to the first waiter, or to a small ready queue (cancelling the multishot when it holds 64). A
+//   final CQE (no F_MORE) re-arms while waiters remain, unless the listener closed or the runtime
+//   stops; an error (EMFILE...) goes to the waiters, whose accept() task backs off (net.cpp).
 //
 // References
 //   liburing man pages io_uring_setup(2) (DEFER_TASKRUN, TASKRUN_FLAG), io_uring_enter(2);
@@ -82,7 +81,11 @@
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
 
+#include "fd_state.hpp"
 #include "io_reactor.hpp"
+#include "op_protocol.hpp"
+#include "park_word.hpp"
+#include "wait_queue.hpp"
 
 #include <liburing.h>
 
@@ -103,8 +106,6 @@ namespace {
 constexpr unsigned sq_entries = 256;
 constexpr unsigned cq_entries = 4096;
 constexpr std::size_t ready_cap = 64;
-
-enum : int { running = 0, parked = 1, notified = 2 };
 
 int init_ring(io_uring& ring) noexcept {
     const unsigned base = IORING_SETUP_CQSIZE;
@@ -190,13 +191,13 @@ private:
     io_uring ring_{};
     bool ring_ok_ = false;
     int efd_ = -1;
-    std::uint64_t wake_tag_ = 0;           // its address tags the eventfd poll's CQEs
-    bool wake_armed_ = false;              // owner: the multishot poll on efd_ is in flight
-    bool swept_ = false;                   // owner: the stopping sweep was queued
-    std::atomic<int> park_state_{running}; // park word: owner and any unparker
-    std::atomic<op*> inbox_{nullptr};      // cancel requests: any thread pushes, owner drains
-    std::atomic<std::size_t> pending_{0};  // ops in flight or awaiting the drain (owner writes)
-    std::vector<fd_state*> listeners_;     // owner: listeners whose multishot this ring holds
+    std::uint64_t wake_tag_ = 0;          // its address tags the eventfd poll's CQEs
+    bool wake_armed_ = false;             // owner: the multishot poll on efd_ is in flight
+    bool swept_ = false;                  // owner: the stopping sweep was queued
+    park_word park_;                      // owner parks, any thread unparks (park_word.hpp)
+    std::atomic<op*> inbox_{nullptr};     // cancel requests: any thread pushes, owner drains
+    std::atomic<std::size_t> pending_{0}; // ops in flight or awaiting the drain (owner writes)
+    std::vector<fd_state*> listeners_;    // owner: listeners whose multishot this ring holds
 };
 
 std::unique_ptr<io_reactor> make_uring_reactor(std::size_t index) noexcept {
@@ -410,7 +411,7 @@ void uring_reactor::sweep() noexcept {
     // Reap the cancellations here when they come at once (network ops do), so the woken tasks are
     // on our queue before we return; slower ones (io-wq) get a bounded grace, and whatever is
     // still pending after it ends later, through poll()/park() (the scheduler's shutdown waits
-    // for pending() == 0: reactor.cpp, "Shutdown").
+    // for pending() == 0: op_protocol.cpp, "Shutdown").
     for (int round = 0; round < 100; ++round) {
         if (inbox_.load(std::memory_order_relaxed) != nullptr) {
             drain_inbox();
@@ -490,7 +491,7 @@ std::size_t uring_reactor::on_op_cqe(op& o, std::int32_t res) noexcept {
                 bool stop = why_of(o.state.load(std::memory_order_acquire)) != why_none ||
                             weft::detail::runtime_stopping();
                 if (!stop) {
-                    prep(o); // the rest, still one op in flight on this descriptor (#1001)
+                    prep(o); // the rest, still one op in flight on this descriptor (liburing #1001)
                     return 0;
                 }
                 final_res = -ECANCELED;
@@ -714,15 +715,14 @@ void uring_reactor::park(std::int64_t deadline_ns) noexcept {
         io_uring_sqe_set_data(s, &wake_tag_);
         wake_armed_ = true;
     }
-    // seq_cst: pairs with unpark()'s exchange (invariant 4).
-    if (park_state_.exchange(parked, std::memory_order_seq_cst) == notified) {
-        park_state_.store(running, std::memory_order_seq_cst);
+    // Invariant 4: the eventfd poll is armed above, before the word says `parked`.
+    if (!park_.begin_park()) {
         flush_and_reap();
         return;
     }
     std::int64_t rel = -1;
     if (deadline_ns >= 0) {
-        rel = std::max<std::int64_t>(0, deadline_ns - now_ns());
+        rel = std::max<std::int64_t>(0, deadline_ns - weft::detail::now_ns());
     }
     if (swept_ && pending() != 0 && (rel < 0 || rel > 1'000'000)) {
         rel = 1'000'000; // shutting down with ops still ending: look again soon
@@ -734,10 +734,8 @@ void uring_reactor::park(std::int64_t deadline_ns) noexcept {
     }
     io_uring_cqe* cqe = nullptr;
     (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, rel >= 0 ? &ts : nullptr, nullptr);
-    // An exchange, not a store: when an unpark() woke us, this reads its `notified` and so
-    // synchronizes with it (the eventfd wake-up itself is invisible to the memory model, and to
-    // TSan).
-    park_state_.exchange(running, std::memory_order_acq_rel);
+    park_.end_park(); // synchronizes with the unpark() that woke us
+
     if (inbox_.load(std::memory_order_relaxed) != nullptr) {
         drain_inbox();
     }
@@ -752,7 +750,7 @@ void uring_reactor::unpark() noexcept {
     //   IORING_OP_MSG_RING         4.5-4.9 us, and only from a thread that owns a ring
     // The waker's write(2) is ~3.4 us of that (it wakes the target inside the syscall), so the
     // park word avoids it whenever the target is not parked.
-    if (park_state_.exchange(notified, std::memory_order_seq_cst) == parked) {
+    if (park_.notify()) {
         std::uint64_t one = 1;
         ssize_t n = ::write(efd_, &one, sizeof one);
         (void)n;

@@ -5,8 +5,11 @@
 // passes, and consumes the token either way. An unpark that comes before the park is therefore
 // never lost. Spurious returns are allowed: callers re-check their condition.
 //
-// The io reactor replaces this with a wait on the worker's io_uring ring (timeout = the nearest
-// timer) and a cross-thread wake through the ring; the scheduler only sees park/unpark.
+// The io reactor replaces this with a wait on the worker's io_uring ring or epoll instance
+// (timeout = the nearest timer) and a cross-thread wake through an eventfd; the scheduler only
+// sees park/unpark. The reactors' park word (io/src/park_word.hpp) is a cousin of this token,
+// not the same protocol: they sleep elsewhere than on the word, so they announce the sleep with
+// an exchange and use seq_cst, where this one lets the futex re-check the word.
 #pragma once
 
 #include <atomic>

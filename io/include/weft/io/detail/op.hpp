@@ -2,8 +2,8 @@
 // coroutine frame, handed to the worker's reactor (io_uring or epoll), completed by that reactor.
 //
 // Not API. The public types (tcp_stream, udp_socket, ...) return the awaiters defined here; users
-// only `co_await` them. The algorithm lives in io/src/reactor.cpp (the protocol shared by both
-// backends), io/src/uring_reactor.cpp and io/src/epoll_reactor.cpp.
+// only `co_await` them. The algorithm lives in io/src/op_protocol.cpp (the protocol shared by
+// both backends), io/src/uring_reactor.cpp and io/src/epoll_reactor.cpp.
 //
 // Lifetime: an op lives in the awaiter, in the task's frame, from await_suspend until the task is
 // resumed. The reactor and the kernel stop touching it (and its buffer) before the task resumes:
@@ -84,11 +84,11 @@ struct op : weft::detail::cancel_hook {
     std::int64_t res = 0; // >= 0: bytes or descriptor; < 0: -errno
     std::size_t done = 0; // `all` ops: bytes moved so far
 
-    // --- bookkeeping: see io/src/reactor.cpp ---
+    // --- bookkeeping: see io/src/op_protocol.cpp ---
     std::coroutine_handle<> waiter{};
     weft::detail::cancel_state* cancel = nullptr;
     io_reactor* owner = nullptr;         // ring/epoll that holds it; written before it is armed
-    std::atomic<std::uint32_t> state{0}; // op_state bits (reactor.cpp), any thread
+    std::atomic<std::uint32_t> state{0}; // st_/why bits (io/src/op_protocol.hpp), any thread
     std::uint8_t flow = 0;               // initiator's marks (hook, timer, connecting): written
                                          // before the op is published, then by its completer
     bool linked = false;                 // counted on st (guarded by st's lock)
@@ -98,7 +98,7 @@ struct op : weft::detail::cancel_hook {
     op* prev = nullptr;
     op* rnext = nullptr; // owner reactor's lists (owner thread only)
     op* rprev = nullptr;
-    op* inbox_next = nullptr; // owner's cancel inbox (MPSC, reactor.cpp)
+    op* inbox_next = nullptr; // owner's cancel inbox (MPSC, uring_reactor.cpp)
     op_timer timer;           // armed when deadline_ns >= 0
 };
 
