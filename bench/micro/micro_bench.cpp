@@ -11,7 +11,7 @@
 //   - The scheduler's data structures alone, on the benchmark's thread, no runtime: the
 //     work-stealing deque (runtime/src/chase_lev_deque.hpp), the injection queue (the
 //     moodycamel::ConcurrentQueue<void*> the scheduler keeps outside spawns and remote wake-ups
-//     in) and the timer heap (runtime/src/timer_heap.hpp). Uncontended: the cost of one
+//     in) and the timer queue (runtime/src/timer_queue.hpp). Uncontended: the cost of one
 //     operation's instructions and fences, not of cache-line transfers between cores.
 //
 // scripts/bench.sh runs it with --benchmark_format=json and prints a summary of the figures.
@@ -23,7 +23,7 @@
 #include <weft/runtime/detail/timer_node.hpp>
 
 #include "chase_lev_deque.hpp"
-#include "timer_heap.hpp"
+#include "timer_queue.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -112,37 +112,37 @@ void BM_SleepZero(benchmark::State& state) {
 }
 BENCHMARK(BM_SleepZero)->Arg(1)->Arg(2)->UseRealTime();
 
-// The timer heap alone, holding range(0) timers: one iteration pops the earliest and pushes a
+// The timer queue alone, holding range(0) timers: one iteration pops the earliest and pushes a
 // timer with a later deadline. In order: every new deadline is the latest (the sorted run, the
 // common case of equal sleep durations). Random: the new deadline lands anywhere (the 4-ary heap).
-void timer_heap_steady(benchmark::State& state, bool in_order) {
+void timer_queue_steady(benchmark::State& state, bool in_order) {
     const auto n = static_cast<std::size_t>(state.range(0));
     auto nodes = std::make_unique<weft::detail::timer_node[]>(n);
-    weft::detail::timer_heap heap;
+    weft::detail::timer_queue timers;
     std::mt19937_64 rng(42);
     std::uniform_int_distribution<std::int64_t> spread(1, static_cast<std::int64_t>(n) * 16);
     std::int64_t latest = 0;
     for (std::size_t i = 0; i < n; ++i) {
         latest = in_order ? latest + 1 : spread(rng);
         nodes[i].deadline_ns = latest;
-        heap.push(&nodes[i]);
+        timers.push(&nodes[i]);
     }
     for (auto _ : state) {
-        weft::detail::timer_node* t = heap.pop();
+        weft::detail::timer_node* t = timers.pop();
         t->deadline_ns = in_order ? ++latest : t->deadline_ns + spread(rng);
-        heap.push(t);
+        timers.push(t);
         benchmark::DoNotOptimize(t);
     }
     state.SetItemsProcessed(state.iterations());
 }
-void BM_TimerHeapInOrder(benchmark::State& state) {
-    timer_heap_steady(state, true);
+void BM_TimerQueueInOrder(benchmark::State& state) {
+    timer_queue_steady(state, true);
 }
-void BM_TimerHeapRandom(benchmark::State& state) {
-    timer_heap_steady(state, false);
+void BM_TimerQueueRandom(benchmark::State& state) {
+    timer_queue_steady(state, false);
 }
-BENCHMARK(BM_TimerHeapInOrder)->Arg(1024)->Arg(100000);
-BENCHMARK(BM_TimerHeapRandom)->Arg(1024)->Arg(100000);
+BENCHMARK(BM_TimerQueueInOrder)->Arg(1024)->Arg(100000);
+BENCHMARK(BM_TimerQueueRandom)->Arg(1024)->Arg(100000);
 
 // ---------------------------------------------------------------------------------------------
 // Queues of runnable tasks (no runtime: the structures alone, on one thread)
