@@ -3,9 +3,8 @@
 // Vocabulary
 //   task      a spawned coroutine (weft::spawn / go / runtime::spawn). Its queue item is its
 //             coroutine handle: 8 bytes, nothing allocated beyond the frame.
-//   worker    one OS thread per core (runtime_options::workers). Runs tasks; owns a deque, a list
-//   of
-//             FIFO list of yielded and woken tasks, a timer heap, an inbox and a parker.
+//   worker    one OS thread per core (runtime_options::workers). Runs tasks; owns a deque, a
+//             FIFO list of yielded and woken tasks, a timer queue, an inbox and a parker.
 //   deque     the worker's Chase-Lev deque (chase_lev_deque.hpp): the owner pushes and pops at the
 //             bottom (LIFO), thieves steal at the top (FIFO).
 //   global    the injection queue (moodycamel::ConcurrentQueue) for tasks from outside threads and
@@ -33,7 +32,8 @@
 //     depth) and thieves take the oldest, largest subtrees, as in TooManyCooks and libfork.
 //   - A non-stealable LIFO slot (Tokio): stalls work behind a task that never yields (tokio
 //     #4941). Here the newest task is stealable, and a pop that leaves work queued may wake a
-//     sleeper ("lazy wake", DESIGN.md 3) instead of every push waking one (tokio #8065).
+//     sleeper ("lazy wake": only when a second task is queued, so that a thief has something to
+//     take) instead of every push waking one (tokio #8065).
 //   - Yielded and woken tasks at the deque bottom: a yielder would run again at once, and under
 //     load the newest I/O completion or channel wake-up would always run first while older ones
 //     starve (seen as a 100x p99 at 500 echo connections). Yields and wake-ups (timers, I/O,
@@ -67,12 +67,6 @@
 //   directed unpark (the parker's token survives an unpark that comes before the park), timers by
 //   the park timeout.
 //
-// Cancellation
-//   cancel_state.hpp holds the per-task flag and hook. A sleep's hook CASes its timer node to
-//   cancelled; on the owner worker it unlinks the node and queues the task at once, elsewhere it
-//   posts the node to the owner's inbox and unparks the owner, which unlinks it and then queues
-//   the task (the node lives in the task's frame, so the task must not run before the unlink).
-//
 // Shutdown
 //   stopping_ makes every cancellable await complete with operation_canceled, makes each worker
 //   fire all its timers, and makes each reactor cancel its operations in flight. The shutting-down
@@ -84,21 +78,12 @@
 //   after every worker has joined. Tasks still suspended then are abandoned and counted
 //   (runtime.hpp).
 //
-// Deadlock detection
-//   The last worker to park, with no timer anywhere, runs check_deadlock(): quiescent(), then the
-//   per-kind counts of tasks blocked on weft primitives (blocked_enter/leave) against the live
-//   task count, then quiescent() again (a worker woken in between would have changed the counts).
-//   If every live task is blocked, the block_on waiters are released with errc::deadlock. A
-//   block_on that registers after the workers went to sleep runs the check itself.
-//
-// Long polls (sysmon)
-//   Stackless tasks cannot be pre-empted; a task that computes for 100 ms without an await holds
-//   its worker for 100 ms. A monitor thread (Go's sysmon, much reduced) looks at every worker each
-//   sysmon_interval: a worker that is inside a task and has not started another since the last
-//   look is stuck in one poll. It counts a long poll (metrics), prints a warning when
-//   WEFT_WARN_LONG_POLLS=<ms> asks for it, and, if the stuck worker has queued tasks and nobody is
-//   searching, wakes a sleeper to steal them (the lazy-wake rule above never fires for a worker
-//   that is not scheduling; this is the backstop, tokio #4941).
+// The other parts, each with its essay
+//   timers.cpp           each worker's timer queue, sleeps, and their cancellation (the inbox).
+//   join.cpp             a spawned task's finish (the join word) and runtime::block_on.
+//   watchdog.cpp         the deadlock detector and sysmon, the long-poll monitor.
+//   scheduler_hooks.cpp  the entry points headers call (spawn, wake-up, budget, yield, reactor).
+//   assert.cpp           WEFT_ASSERT's failure path.
 //
 // References
 //   Go runtime/proc.go (findRunnable, wakep, resetspinning, runqsteal); Tokio
@@ -125,45 +110,12 @@
 
 namespace weft::detail {
 
-thread_local worker* tls_worker = nullptr;
-
-namespace {
-std::atomic<reactor_factory> installed_reactor_factory{nullptr};
-}
-
-void set_reactor_factory(reactor_factory f) noexcept {
-    installed_reactor_factory.store(f, std::memory_order_release);
-}
-
-reactor* current_reactor() noexcept {
-    worker* w = tls_worker;
-    return w != nullptr ? w->io() : nullptr;
-}
-
-void blocked_enter(blocked_on what) noexcept {
-    if (worker* w = tls_worker) {
-        w->count_blocked(what, 1);
-    }
-}
-
-void blocked_leave(blocked_on what) noexcept {
-    if (worker* w = tls_worker) {
-        w->count_blocked(what, -1);
-    }
-}
+constinit thread_local worker* tls_worker = nullptr;
 
 namespace {
 constexpr std::uint32_t fairness_interval = 61; // Go: schedtick%61
-constexpr int task_budget = 128;                // Tokio: 128 operations per poll
 constexpr int steal_rounds = 4;                 // Go: stealTries
 constexpr std::size_t global_batch = 32;
-
-void* to_item(std::coroutine_handle<> h) noexcept {
-    return h.address();
-}
-std::coroutine_handle<> from_item(void* p) noexcept {
-    return std::coroutine_handle<>::from_address(p);
-}
 
 std::size_t resolve_workers(std::size_t requested) {
     if (requested != 0) {
@@ -216,117 +168,6 @@ std::uint32_t worker::next_rand() noexcept {
     x ^= x << 5;
     rng_ = x;
     return x;
-}
-
-void worker::push_local(std::coroutine_handle<> h, bool spawned) {
-    deque_.push(to_item(h));
-    if (spawned) {
-        worker_counters::bump(counters_.spawned);
-    }
-    // Lazy wake: only when someone sleeps and there is more than the one task this worker will
-    // run next. The sleeper count is read first: with every worker busy it is 0 and the check
-    // costs one load of a line that rarely changes.
-    if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && deque_.size() > 1) {
-        sched_.maybe_notify_local();
-    }
-}
-
-void worker::push_yielded(std::coroutine_handle<> h) {
-    push_wakeup(h);
-    worker_counters::bump(counters_.yields);
-}
-
-void worker::push_wakeup(std::coroutine_handle<> h) {
-    fifo_.push_back(h);
-    fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
-}
-
-void worker::register_timer(timer_node* n) {
-    n->owner = this;
-    timers_.push(n);
-    timers_size_.store(timers_.size(), std::memory_order_relaxed);
-}
-
-bool worker::try_cancel_local_timer(timer_node* n) noexcept {
-    if (n->heap_index != ~0u) {
-        timers_.remove(n);
-        timers_size_.store(timers_.size(), std::memory_order_relaxed);
-    }
-    return true;
-}
-
-void worker::post_cancelled_timer(timer_node* n) noexcept {
-    timer_node* head = inbox_.load(std::memory_order_relaxed);
-    do {
-        n->inbox_next = head;
-        // release: the node's fields are visible to the owner's acquire exchange in drain_inbox.
-    } while (!inbox_.compare_exchange_weak(
-        head, n, std::memory_order_release, std::memory_order_relaxed));
-    unpark();
-}
-
-void worker::drain_inbox() noexcept {
-    timer_node* n = inbox_.exchange(nullptr, std::memory_order_acquire);
-    while (n != nullptr) {
-        timer_node* next = n->inbox_next;
-        if (n->heap_index != ~0u) {
-            timers_.remove(n);
-        }
-        // The canceller set the awaiter's outcome before posting; now the task may run.
-        push_wakeup(n->waiter);
-        n = next;
-    }
-    timers_size_.store(timers_.size(), std::memory_order_relaxed);
-}
-
-bool worker::run_timers() noexcept {
-    if (timers_.empty()) {
-        return false;
-    }
-    std::int64_t now = now_ns();
-    bool any = false;
-    while (!timers_.empty() && timers_.next_deadline() <= now) {
-        timer_node* n = timers_.pop();
-        std::uint32_t expected = timer_node::waiting;
-        if (n->state.compare_exchange_strong(
-                expected,
-                timer_node::fired,
-                std::memory_order_acq_rel,
-                std::memory_order_acquire)) {
-            worker_counters::bump(counters_.timers_fired);
-            any = true;
-            if (n->on_fire != nullptr) {
-                n->on_fire(n);
-            } else {
-                push_wakeup(n->waiter);
-            }
-        }
-        // else: cancelled; the node is on (or about to be on) the inbox, which queues the waiter.
-    }
-    timers_size_.store(timers_.size(), std::memory_order_relaxed);
-    if (any && deque_.size() > 1) {
-        sched_.maybe_notify_local();
-    }
-    return any;
-}
-
-void worker::fire_all_timers() noexcept {
-    while (!timers_.empty()) {
-        timer_node* n = timers_.pop();
-        std::uint32_t expected = timer_node::waiting;
-        if (n->state.compare_exchange_strong(
-                expected,
-                timer_node::fired,
-                std::memory_order_acq_rel,
-                std::memory_order_acquire)) {
-            if (n->on_fire != nullptr) {
-                n->on_fire(n);
-            } else {
-                push_wakeup(n->waiter);
-            }
-        }
-    }
-    timers_size_.store(0, std::memory_order_relaxed);
 }
 
 std::coroutine_handle<> worker::pull_global() {
@@ -634,7 +475,7 @@ scheduler::scheduler(runtime_options opts)
         workers_.push_back(std::make_unique<worker>(*this, static_cast<unsigned>(i)));
     }
     sleepers_.reserve(n);
-    reactor_factory_ = installed_reactor_factory.load(std::memory_order_acquire);
+    reactor_factory_ = installed_reactor_factory();
     // Every worker has its reactor before anyone can unpark it.
     std::latch ready(static_cast<std::ptrdiff_t>(n));
     for (auto& w : workers_) {
@@ -645,38 +486,6 @@ scheduler::scheduler(runtime_options opts)
         warn_long_poll_ms_ = std::strtol(env, nullptr, 10);
     }
     sysmon_ = std::thread([this] { sysmon_main(); });
-}
-
-void scheduler::sysmon_main() {
-    constexpr auto interval = std::chrono::milliseconds(10);
-    std::unique_lock lk(sysmon_mu_);
-    while (!sysmon_cv_.wait_for(lk, interval, [&] { return sysmon_stop_; })) {
-        for (auto& w : workers_) {
-            std::uint64_t run = w->counters_.tasks_run.load(std::memory_order_relaxed);
-            bool busy = w->running_task_.load(std::memory_order_relaxed);
-            if (!busy || run != w->sysmon_last_run_) {
-                w->sysmon_last_run_ = run;
-                w->sysmon_stuck_ = 0;
-                continue;
-            }
-            ++w->sysmon_stuck_;
-            if (w->sysmon_stuck_ == 1) {
-                // Same task for at least one full interval.
-                w->counters_.long_polls.fetch_add(1, std::memory_order_relaxed);
-                if (warn_long_poll_ms_ > 0) {
-                    std::fprintf(
-                        stderr,
-                        "weft: worker %u has been running one task for over %lld ms "
-                        "without an await (a blocking call or a long loop?)\n",
-                        w->index_,
-                        static_cast<long long>(interval.count()));
-                }
-            }
-            if (!w->deque_.empty()) {
-                notify_one(); // let a sleeper steal what the stuck worker cannot run
-            }
-        }
-    }
 }
 
 scheduler::~scheduler() {
@@ -736,14 +545,6 @@ void scheduler::inject_wakeup(std::coroutine_handle<> h) noexcept {
     bool ok = global_.enqueue(to_item(h));
     WEFT_ASSERT(ok, "weft: out of memory in the global queue");
     global_len_.fetch_add(1, std::memory_order_seq_cst);
-    notify_one();
-}
-
-void scheduler::maybe_notify_local() noexcept {
-    if (num_sleeping_.load(std::memory_order_relaxed) == 0 ||
-        num_searching_.load(std::memory_order_relaxed) != 0) {
-        return;
-    }
     notify_one();
 }
 
@@ -828,16 +629,7 @@ void scheduler::shutdown() {
     }
 }
 
-void scheduler::report_exception(const char* name, std::exception_ptr e) noexcept {
-    if (opts_.on_detached_exception) {
-        try {
-            opts_.on_detached_exception(name, e);
-            return;
-        } catch (...) {
-            std::fputs("weft: the detached-exception handler threw; ignoring\n", stderr);
-            return;
-        }
-    }
+void print_detached_exception(const char* name, std::exception_ptr e) noexcept {
     std::string what = "unknown exception";
     try {
         std::rethrow_exception(e);
@@ -850,6 +642,19 @@ void scheduler::report_exception(const char* name, std::exception_ptr e) noexcep
         "weft: detached task '%s' ended with an exception: %s\n",
         name != nullptr ? name : "(unnamed)",
         what.c_str());
+}
+
+void scheduler::report_exception(const char* name, std::exception_ptr e) noexcept {
+    if (opts_.on_detached_exception) {
+        try {
+            opts_.on_detached_exception(name, e);
+            return;
+        } catch (...) {
+            std::fputs("weft: the detached-exception handler threw; ignoring\n", stderr);
+            return;
+        }
+    }
+    print_detached_exception(name, e);
 }
 
 metrics_snapshot scheduler::snapshot() const {
@@ -876,300 +681,6 @@ metrics_snapshot scheduler::snapshot() const {
     s.live_tasks = live_tasks();
     s.blocking_threads = blocking_.threads();
     return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Entry points used by headers (scheduler_hooks.hpp and friends)
-
-worker* current_worker() noexcept {
-    return tls_worker;
-}
-
-void schedule_spawn(std::coroutine_handle<> h) {
-    worker* w = tls_worker;
-    if (w == nullptr) {
-        h.destroy();
-        throw std::logic_error("weft::spawn called outside a weft runtime; use "
-                               "weft::runtime::spawn from plain threads");
-    }
-    w->push_local(h, true);
-}
-
-void schedule_wakeup(std::coroutine_handle<> h) noexcept {
-    if (worker* w = tls_worker) {
-        w->push_wakeup(h);
-        return;
-    }
-    WEFT_ASSERT(false, "weft: a task was woken from a thread outside its runtime without a home");
-}
-
-void schedule_wakeup_on(scheduler* home, std::coroutine_handle<> h) noexcept {
-    worker* w = tls_worker;
-    if (w != nullptr && (home == nullptr || &w->sched() == home)) {
-        w->push_wakeup(h);
-        return;
-    }
-    WEFT_ASSERT(home != nullptr, "weft: a task was woken from outside its runtime without a home");
-    home->inject_wakeup(h);
-}
-
-scheduler* current_scheduler() noexcept {
-    worker* w = tls_worker;
-    return w != nullptr ? &w->sched() : nullptr;
-}
-
-bool budget_exhausted() noexcept {
-    worker* w = tls_worker;
-    if (w == nullptr) {
-        return false;
-    }
-    if (--w->budget_ > 0) {
-        return false;
-    }
-    worker_counters::bump(w->counters().budget_yields);
-    w->budget_ = task_budget;
-    return true;
-}
-
-void report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
-    if (s == nullptr && tls_worker != nullptr) {
-        s = &tls_worker->sched();
-    }
-    if (s != nullptr) {
-        s->report_exception(name, e);
-        return;
-    }
-    std::string what = "unknown exception";
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        what = ex.what();
-    } catch (...) {
-    }
-    std::fprintf(
-        stderr,
-        "weft: detached task '%s' ended with an exception: %s\n",
-        name != nullptr ? name : "(unnamed)",
-        what.c_str());
-}
-
-void count_task_done() noexcept {
-    if (worker* w = tls_worker) {
-        worker_counters::bump(w->counters().done);
-    }
-}
-
-bool runtime_stopping() noexcept {
-    worker* w = tls_worker;
-    return w != nullptr && w->sched().stopping();
-}
-
-std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_base& p) noexcept {
-    count_task_done();
-    if (p.exception_ && tls_worker != nullptr) {
-        // Published by the exchange below: a handle detached later, on any thread, reports here.
-        p.finished_on_ = &tls_worker->sched();
-    }
-    // acq_rel: release publishes the result to the joiner; acquire sees the joiner's registration.
-    std::uintptr_t prev = p.join_.exchange(join_done, std::memory_order_acq_rel);
-    if (prev == join_running) {
-        return std::noop_coroutine(); // the handle will take the result and free the frame
-    }
-    if (prev == join_detached) {
-        if (p.exception_) {
-            report_detached_exception(p.name_, p.exception_);
-        }
-        self.destroy();
-        return std::noop_coroutine();
-    }
-    if (prev & join_listener_tag) {
-        auto* l = reinterpret_cast<join_listener*>(prev & ~join_listener_tag);
-        return l->child_done(l, &p);
-    }
-    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(prev));
-}
-
-void yield_to_back(std::coroutine_handle<> h) noexcept {
-    if (worker* w = tls_worker) {
-        w->push_yielded(h);
-        return;
-    }
-    WEFT_ASSERT(false, "weft::yield_now awaited outside a weft worker");
-}
-
-void inject_spawn(scheduler& s, std::coroutine_handle<> h) {
-    worker* w = tls_worker;
-    if (w != nullptr && &w->sched() == &s) {
-        w->push_local(h, true);
-        return;
-    }
-    try {
-        s.inject(h);
-    } catch (...) {
-        h.destroy();
-        throw;
-    }
-}
-
-bool block_until_done(scheduler& s, promise_base& p) {
-    WEFT_ASSERT(
-        tls_worker == nullptr,
-        "weft::runtime::block_on called on a worker thread (it would block the worker; "
-        "co_await the task instead)");
-    // Heap-allocated: if a deadlock is declared we return without it, and a task that finishes
-    // later (it should not) still finds a live listener. Leaked only in that case.
-    auto* w = new scheduler::block_waiter;
-    w->child_done = [](join_listener* self, void*) noexcept -> std::coroutine_handle<> {
-        static_cast<scheduler::block_waiter*>(self)->sem.release();
-        return std::noop_coroutine();
-    };
-    s.add_block_waiter(w);
-    std::uintptr_t expected = join_running;
-    if (p.join_.compare_exchange_strong(
-            expected,
-            reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(w)) | join_listener_tag,
-            std::memory_order_acq_rel,
-            std::memory_order_acquire)) {
-        // The workers may all have gone to sleep before we registered: their last deadlock check
-        // found no waiter to release. Check once more now that we are one.
-        s.check_deadlock();
-        w->sem.acquire();
-    }
-    s.remove_block_waiter(w);
-    if (w->deadlocked.load(std::memory_order_acquire) &&
-        p.join_.load(std::memory_order_acquire) != join_done) {
-        return false; // abandon: the listener stays allocated
-    }
-    delete w;
-    return true;
-}
-
-void scheduler::add_block_waiter(block_waiter* w) {
-    std::lock_guard lk(block_mu_);
-    block_waiters_.push_back(w);
-}
-
-void scheduler::remove_block_waiter(block_waiter* w) {
-    std::lock_guard lk(block_mu_);
-    block_waiters_.erase(std::find(block_waiters_.begin(), block_waiters_.end(), w));
-}
-
-void scheduler::check_deadlock() noexcept {
-    if (!opts_.detect_deadlock || stopping()) {
-        return;
-    }
-    if (!quiescent()) {
-        return;
-    }
-    std::int64_t blocked[static_cast<unsigned>(blocked_on::kinds_)] = {};
-    std::int64_t total_blocked = 0;
-    for (const auto& w : workers_) {
-        for (unsigned k = 0; k < static_cast<unsigned>(blocked_on::kinds_); ++k) {
-            std::int64_t v = w->blocked_[k].load(std::memory_order_relaxed);
-            blocked[k] += v;
-            total_blocked += v;
-        }
-    }
-    std::uint64_t live = live_tasks();
-    if (live == 0 || total_blocked < static_cast<std::int64_t>(live)) {
-        return;
-    }
-    // Confirm: the counts above were read while nobody moved (a worker woken by a cancellation
-    // between two of our reads would otherwise be missed).
-    if (!quiescent()) {
-        return;
-    }
-    std::vector<block_waiter*> waiters;
-    {
-        std::lock_guard lk(block_mu_);
-        waiters = block_waiters_;
-    }
-    if (waiters.empty() || deadlock_reported_.exchange(true)) {
-        return;
-    }
-    std::fprintf(
-        stderr,
-        "weft: all tasks are asleep - deadlock!\n"
-        "  %llu task(s) blocked: %lld joining, %lld on channels, %lld in select, "
-        "%lld on mutexes, %lld on other sync primitives\n",
-        static_cast<unsigned long long>(live),
-        static_cast<long long>(blocked[0]),
-        static_cast<long long>(blocked[1]),
-        static_cast<long long>(blocked[2]),
-        static_cast<long long>(blocked[3]),
-        static_cast<long long>(blocked[4]));
-    for (block_waiter* w : waiters) {
-        w->deadlocked.store(true, std::memory_order_release);
-        w->sem.release();
-    }
-}
-
-std::int64_t now_ns() noexcept {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-void timer_register(timer_node* n) noexcept {
-    worker* w = tls_worker;
-    WEFT_ASSERT(w != nullptr, "weft: a timer was started outside a weft worker");
-    w->register_timer(n);
-}
-
-cancel_result timer_cancel(timer_node* n) noexcept {
-    std::uint32_t expected = timer_node::waiting;
-    if (!n->state.compare_exchange_strong(
-            expected,
-            timer_node::cancelled,
-            std::memory_order_acq_rel,
-            std::memory_order_acquire)) {
-        return cancel_result::cancel_lost;
-    }
-    worker* owner = n->owner;
-    if (owner == tls_worker) {
-        owner->try_cancel_local_timer(n);
-        return cancel_result::cancel_done;
-    }
-    owner->post_cancelled_timer(n);
-    return cancel_result::cancel_pending;
-}
-
-bool sleep_awaiter::suspend(std::coroutine_handle<> h) noexcept {
-    (void)h;
-    timer_register(&node_);
-    if (runtime_stopping() || (cancel_ != nullptr && !cancel_->arm(this))) {
-        tls_worker->try_cancel_local_timer(&node_);
-        node_.state.store(timer_node::cancelled, std::memory_order_relaxed); // nobody else saw it
-        return false;
-    }
-    return true;
-}
-
-void sleep_awaiter::on_cancel(cancel_hook* hook) noexcept {
-    // Runs under the task's cancel_state lock, on any thread.
-    auto* self = static_cast<sleep_awaiter*>(hook);
-    std::uint32_t expected = timer_node::waiting;
-    if (!self->node_.state.compare_exchange_strong(
-            expected,
-            timer_node::cancelled,
-            std::memory_order_acq_rel,
-            std::memory_order_acquire)) {
-        return; // already fired: the task is queued and will see a normal wake-up
-    }
-    worker* owner = self->node_.owner;
-    if (owner == tls_worker) {
-        owner->try_cancel_local_timer(&self->node_);
-        owner->push_wakeup(self->node_.waiter);
-    } else {
-        owner->post_cancelled_timer(&self->node_); // the owner unlinks, then queues the waiter
-    }
-}
-
-[[noreturn]] void
-assert_fail(const char* expr, const char* msg, const char* file, int line) noexcept {
-    std::fprintf(stderr, "weft: fatal: %s\n  (%s failed at %s:%d)\n", msg, expr, file, line);
-    std::fflush(stderr);
-    std::abort();
 }
 
 } // namespace weft::detail

@@ -1,4 +1,5 @@
-// Private: the scheduler and its workers. The algorithm is described in scheduler.cpp.
+// Private: the scheduler and its workers. The algorithm is described in scheduler.cpp; the
+// other parts in timers.cpp, join.cpp, watchdog.cpp and scheduler_hooks.cpp.
 #pragma once
 
 #include <weft/runtime/metrics.hpp>
@@ -10,7 +11,7 @@
 #include "blocking_pool.hpp"
 #include "chase_lev_deque.hpp"
 #include "parker.hpp"
-#include "timer_heap.hpp"
+#include "timer_queue.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +29,19 @@
 namespace weft::detail {
 
 class scheduler;
+
+inline constexpr int task_budget = 128; // Tokio: 128 operations per poll
+
+/// A queue item is the task's coroutine handle, as an address.
+inline void* to_item(std::coroutine_handle<> h) noexcept {
+    return h.address();
+}
+inline std::coroutine_handle<> from_item(void* p) noexcept {
+    return std::coroutine_handle<>::from_address(p);
+}
+
+/// The reactor factory set_reactor_factory installed (nullptr: none), read once per scheduler.
+reactor_factory installed_reactor_factory() noexcept;
 
 /// Counters of one worker. Written by the owner (relaxed load + store, no RMW) except stolen_from,
 /// which thieves bump with fetch_add; read by metrics snapshots from any thread.
@@ -53,7 +67,7 @@ public:
     void push_yielded(std::coroutine_handle<> h);
     void push_wakeup(std::coroutine_handle<> h); // FIFO: behind what is queued
     void register_timer(timer_node* n);
-    bool try_cancel_local_timer(timer_node* n) noexcept; // owner: unlink a node that is in the heap
+    bool try_cancel_local_timer(timer_node* n) noexcept; // owner: unlink a node that is queued
 
     // --- any thread ---
     void post_cancelled_timer(timer_node* n) noexcept; // onto the inbox, then wake the owner
@@ -104,7 +118,7 @@ private:
     std::vector<std::coroutine_handle<>> fifo_; // owner only: yielded and woken tasks, FIFO
     std::size_t fifo_head_ = 0;                 // owner only: fifo_[fifo_head_] is the oldest
     std::atomic<std::size_t> fifo_size_{0};     // live entries, for other threads' checks
-    timer_heap timers_;                         // owner only
+    timer_queue timers_;                        // owner only
     std::atomic<timer_node*> inbox_{nullptr};   // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
     std::unique_ptr<reactor> reactor_; // created on the worker thread before `ready`; then const
@@ -204,7 +218,56 @@ private:
     std::int64_t warn_long_poll_ms_ = 0; // WEFT_WARN_LONG_POLLS: print a warning per long poll
 };
 
-/// The worker of the calling thread (nullptr outside workers).
-extern thread_local worker* tls_worker;
+/// Prints a detached task's exception to stderr: what report_exception does when the runtime has
+/// no handler, and report_detached_exception when there is no runtime.
+void print_detached_exception(const char* name, std::exception_ptr e) noexcept;
+
+/// The worker of the calling thread (nullptr outside workers). constinit: no dynamic
+/// initialisation, so other translation units read it without a TLS wrapper call.
+extern constinit thread_local worker* tls_worker;
+
+/// Counts a finished spawned task on the calling worker (count_task_done's body; inline for
+/// finish_spawned in join.cpp).
+inline void count_done_on_this_worker() noexcept;
+
+// Inline: the spawn and wake-up hooks (scheduler_hooks.cpp), the timers (timers.cpp) and the
+// worker loop (scheduler.cpp) all push, and a call per push would cost the fork-join hot path.
+
+inline void worker::push_local(std::coroutine_handle<> h, bool spawned) {
+    deque_.push(to_item(h));
+    if (spawned) {
+        worker_counters::bump(counters_.spawned);
+    }
+    // Lazy wake: only when someone sleeps and there is more than the one task this worker will
+    // run next. The sleeper count is read first: with every worker busy it is 0 and the check
+    // costs one load of a line that rarely changes.
+    if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && deque_.size() > 1) {
+        sched_.maybe_notify_local();
+    }
+}
+
+inline void worker::push_yielded(std::coroutine_handle<> h) {
+    push_wakeup(h);
+    worker_counters::bump(counters_.yields);
+}
+
+inline void worker::push_wakeup(std::coroutine_handle<> h) {
+    fifo_.push_back(h);
+    fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
+}
+
+inline void scheduler::maybe_notify_local() noexcept {
+    if (num_sleeping_.load(std::memory_order_relaxed) == 0 ||
+        num_searching_.load(std::memory_order_relaxed) != 0) {
+        return;
+    }
+    notify_one();
+}
+
+inline void count_done_on_this_worker() noexcept {
+    if (worker* w = tls_worker) {
+        worker_counters::bump(w->counters().done);
+    }
+}
 
 } // namespace weft::detail

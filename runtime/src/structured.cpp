@@ -3,7 +3,7 @@
 //
 // Vocabulary
 //   parent    the coroutine awaiting group::run(); suspended until every child has finished.
-//   child     a spawned task whose join_ word points at the group (join_listener_tag).
+//   child     a spawned task whose join_ word points at the group (join_word::preset_listener).
 //
 // Protocol
 //   1. start(): arm the parent's cancel hook (a parent cancelled later cancels every child; one
@@ -39,9 +39,7 @@ group::group(
     , mode_(m)
     , remaining_(children.size()) {
     for (promise_base* p : promises_) {
-        p->join_.store(
-            reinterpret_cast<std::uintptr_t>(static_cast<join_listener*>(this)) | join_listener_tag,
-            std::memory_order_relaxed);
+        p->join_.preset_listener(this);
     }
 }
 
@@ -170,10 +168,7 @@ scope::~scope() {
 }
 
 void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
-    p.join_.store(
-        reinterpret_cast<std::uintptr_t>(static_cast<detail::join_listener*>(this)) |
-            detail::join_listener_tag,
-        std::memory_order_relaxed);
+    p.join_.preset_listener(this);
     bool cancel_now = false;
     {
         std::lock_guard lk(mu_);

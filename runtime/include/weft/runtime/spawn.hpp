@@ -56,9 +56,7 @@ public:
     bool valid() const noexcept { return static_cast<bool>(h_); }
 
     /// True once the task has finished (its result is ready; awaiting will not suspend).
-    bool is_done() const noexcept {
-        return h_ && h_.promise().join_.load(std::memory_order_acquire) == detail::join_done;
-    }
+    bool is_done() const noexcept { return h_ && h_.promise().join_.is_done(); }
 
     /// Asks the task to stop (see the file comment). Idempotent; no effect on a finished task.
     void cancel() noexcept {
@@ -73,9 +71,8 @@ public:
             return;
         }
         handle_type h = std::exchange(h_, {});
-        // acq_rel: pairs with finish_spawned's exchange; whoever comes second frees the frame.
-        if (h.promise().join_.exchange(detail::join_detached, std::memory_order_acq_rel) ==
-            detail::join_done) {
+        // Pairs with finish_spawned's join_.finish(); whoever comes second frees the frame.
+        if (h.promise().join_.detach()) {
             if (h.promise().has_exception()) {
                 detail::report_detached_exception(
                     h.promise().name_, h.promise().exception_, h.promise().finished_on_);
@@ -88,21 +85,14 @@ public:
         handle_type h;
         join_handle* owner;
         bool suspended = false;
-        bool await_ready() const noexcept {
-            return h.promise().join_.load(std::memory_order_acquire) == detail::join_done;
-        }
+        bool await_ready() const noexcept { return h.promise().join_.is_done(); }
         bool await_suspend(std::coroutine_handle<> waiter) noexcept {
-            std::uintptr_t expected = detail::join_running;
             // Counted before the CAS: once it succeeds the task may finish and resume us anywhere.
             detail::blocked_enter(detail::blocked_on::join);
             // Written before the CAS: once it succeeds, another thread may resume us at once.
             suspended = true;
-            // release: publishes nothing but the waiter address; acquire on failure: the result.
-            if (h.promise().join_.compare_exchange_strong(
-                    expected,
-                    reinterpret_cast<std::uintptr_t>(waiter.address()),
-                    std::memory_order_acq_rel,
-                    std::memory_order_acquire)) {
+            // Fails when the task has finished meanwhile: the result is visible then.
+            if (h.promise().join_.try_await(waiter)) {
                 return true;
             }
             suspended = false;
@@ -156,7 +146,7 @@ void go(task<T> t, const char* name = nullptr) {
     WEFT_ASSERT(t.valid(), "weft::go of an empty task");
     auto h = t.release();
     h.promise().name_ = name;
-    h.promise().join_.store(detail::join_detached, std::memory_order_relaxed);
+    h.promise().join_.preset_detached();
     detail::schedule_spawn(h);
 }
 

@@ -5,12 +5,12 @@
 //         co_return r.error();                         // operation_canceled or timed_out
 //
 // A sleep suspends the task (never the worker thread) until the deadline, then the task resumes on
-// the worker whose timer heap holds it (or is stolen from there). Timers live on a per-worker
-// binary heap; a parked worker sleeps until its nearest deadline. Precision is that of the kernel's
-// futex/io_uring timeout, typically 50-100 us late under load, never early.
-// Cancellation: a cancelled task's sleep completes at once with the cancellation error, and so does
-// a sleep started by a task that is already cancelled, or while the runtime shuts down.
-// Thread-safety: the awaitable belongs to the task that awaits it.
+// the worker whose timer queue holds it (or is stolen from there). Timers live on a per-worker
+// queue (a sorted run for in-order deadlines plus a 4-ary heap); a parked worker sleeps until its
+// nearest deadline. Precision is that of the kernel's futex/io_uring timeout, typically 50-100 us
+// late under load, never early. Cancellation: a cancelled task's sleep completes at once with the
+// cancellation error, and so does a sleep started by a task that is already cancelled, or while the
+// runtime shuts down. Thread-safety: the awaitable belongs to the task that awaits it.
 #pragma once
 
 #include <weft/runtime/result.hpp>

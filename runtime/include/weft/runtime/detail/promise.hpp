@@ -3,19 +3,13 @@
 // spawn is one frame allocation and one 8-byte queue item (the coroutine handle), as in
 // TooManyCooks (tmc/detail/ex_cpu.ipp).
 //
-// Join protocol (one atomic word, join_):
-//   0                 running, nobody waiting
-//   join_done         finished; the result is in the promise; the frame waits for its handle
-//   join_detached     the handle was dropped; the task frees its own frame when it finishes
-//   handle address    the coroutine awaiting the join (resumed by symmetric transfer)
-//   listener | 1      a join_listener (when_all / when_any / with_timeout) to notify
-// The finishing task exchanges join_ with join_done (acq_rel: its result writes happen-before the
-// joiner's reads, and the joiner's registration is seen by the finisher); whoever sees the other's
-// mark second does the follow-up (resume the waiter, or free the frame).
+// A spawned task's join state is one atomic word, join_ (join_word.hpp has its encoding and the
+// protocol between the finishing task and its joiner).
 #pragma once
 
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/frame_allocator.hpp>
+#include <weft/runtime/detail/join_word.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
 
 #include <atomic>
@@ -27,17 +21,6 @@
 #include <utility>
 
 namespace weft::detail {
-
-inline constexpr std::uintptr_t join_running = 0;
-inline constexpr std::uintptr_t join_done = 2;
-inline constexpr std::uintptr_t join_detached = 4;
-inline constexpr std::uintptr_t join_listener_tag = 1;
-
-/// Notified when a spawned child finishes (structured concurrency). Returns the coroutine to
-/// transfer to (or std::noop_coroutine()).
-struct join_listener {
-    std::coroutine_handle<> (*child_done)(join_listener* self, void* child_promise) noexcept;
-};
 
 class promise_base {
 public:
@@ -57,8 +40,8 @@ public:
         // dropped later on any thread reports to that runtime's handler (finish_spawned).
         scheduler* finished_on_;
     };
-    cancel_state* cancel_ = &own_cancel_;            // own_cancel_ when spawned, else the spawner's
-    std::atomic<std::uintptr_t> join_{join_running}; // see the file comment
+    cancel_state* cancel_ = &own_cancel_; // own_cancel_ when spawned, else the spawner's
+    join_word join_;                      // spawned: the join protocol (join_word.hpp)
     cancel_state own_cancel_;
     const char* name_ = nullptr;
     std::exception_ptr exception_;

@@ -1,8 +1,9 @@
-// A timer registered on a worker's timer heap. Intrusive: it lives inside the awaiter that waits
+// A timer registered on a worker's timer queue. Intrusive: it lives inside the awaiter that waits
 // on it (in the coroutine frame), so a sleep allocates nothing.
 //
-// Ownership protocol (runtime/src/timer_heap.cpp has the essay):
-//   - Only the owner worker touches the heap. A timer is registered on the worker the task runs on.
+// Ownership protocol (runtime/src/timers.cpp has the essay):
+//   - Only the owner worker touches its timer queue (runtime/src/timer_queue.hpp). A timer is
+//   registered on the worker the task runs on.
 //   - state_ goes waiting -> fired (by the owner when the deadline passes, then on_fire runs) or
 //     waiting -> cancelled (by anyone, through timer_cancel). Exactly one CAS wins.
 //   - A cancel from another thread cannot unlink the node itself: it pushes the node onto the
@@ -26,10 +27,10 @@ struct timer_node {
     std::int64_t deadline_ns = 0;     // steady_clock nanoseconds
     std::coroutine_handle<> waiter{}; // resumed on fire (default) or after remote unlink
     void (*on_fire)(timer_node*) noexcept =
-        nullptr;                               // null: schedule `waiter`; must be the last
-                                               // touch of the node unless it sets fire_complete
-    worker* owner = nullptr;                   // written at registration, read by cancellers
-    std::uint32_t heap_index = ~0u;            // owner only; ~0u when not in the heap
+        nullptr;                   // null: schedule `waiter`; must be the last
+                                   // touch of the node unless it sets fire_complete
+    worker* owner = nullptr;       // written at registration, read by cancellers
+    std::uint32_t queue_pos = ~0u; // owner only: heap index or run position; ~0u when unlinked
     std::atomic<std::uint32_t> state{waiting}; // see above
     timer_node* inbox_next = nullptr;          // link in the owner's inbox (cancellations)
 };
@@ -37,7 +38,7 @@ struct timer_node {
 /// Current steady_clock time in nanoseconds.
 std::int64_t now_ns() noexcept;
 
-/// Registers `n` on the current worker's heap. Requires a worker thread.
+/// Registers `n` on the current worker's timer queue. Requires a worker thread.
 void timer_register(timer_node* n) noexcept;
 
 /// Cancels `n`. Returns:

@@ -27,7 +27,7 @@
 
 namespace weft::detail {
 
-class timer_heap {
+class timer_queue {
 public:
     bool empty() const noexcept { return heap_.empty() && run_live_ == 0; }
     std::size_t size() const noexcept { return heap_.size() + run_live_; }
@@ -44,7 +44,7 @@ public:
 
     void push(timer_node* n) {
         if (run_.size() == run_head_ || run_.back().deadline <= n->deadline_ns) {
-            n->heap_index =
+            n->queue_pos =
                 run_tag | ((run_base_ + static_cast<std::uint32_t>(run_.size())) & seq_mask);
             run_.push_back({n->deadline_ns, n});
             ++run_live_;
@@ -56,9 +56,9 @@ public:
 
     /// Removes `n` (which must be linked here).
     void remove(timer_node* n) noexcept {
-        if ((n->heap_index & run_tag) != 0) {
-            std::size_t i = ((n->heap_index & seq_mask) - run_base_) & seq_mask;
-            n->heap_index = ~0u;
+        if ((n->queue_pos & run_tag) != 0) {
+            std::size_t i = ((n->queue_pos & seq_mask) - run_base_) & seq_mask;
+            n->queue_pos = ~0u;
             run_[i].node = nullptr; // tombstone (its deadline keeps the run sorted)
             --run_live_;
             run_trim();
@@ -70,7 +70,7 @@ public:
     timer_node* pop() noexcept {
         if (run_first()) {
             timer_node* n = run_[run_head_].node;
-            n->heap_index = ~0u;
+            n->queue_pos = ~0u;
             run_[run_head_].node = nullptr;
             --run_live_;
             run_trim();
@@ -83,7 +83,7 @@ public:
 
 private:
     static constexpr std::uint32_t arity = 4;
-    // heap_index of a run entry: run_tag | its sequence number (30 bits, so ~0u stays free).
+    // queue_pos of a run entry: run_tag | its sequence number (30 bits, so ~0u stays free).
     static constexpr std::uint32_t run_tag = 0x80000000u;
     static constexpr std::uint32_t seq_mask = 0x3fffffffu;
 
@@ -116,7 +116,7 @@ private:
             std::size_t j = 0;
             for (std::size_t i = run_head_; i < run_.size(); ++i) {
                 if (run_[i].node != nullptr) {
-                    run_[i].node->heap_index =
+                    run_[i].node->queue_pos =
                         run_tag | ((run_base_ + static_cast<std::uint32_t>(j)) & seq_mask);
                     run_[j++] = run_[i];
                 }
@@ -131,9 +131,9 @@ private:
     }
 
     void heap_remove(timer_node* n) noexcept {
-        std::uint32_t i = n->heap_index;
+        std::uint32_t i = n->queue_pos;
         std::uint32_t last = static_cast<std::uint32_t>(heap_.size() - 1);
-        n->heap_index = ~0u;
+        n->queue_pos = ~0u;
         if (i != last) {
             heap_[i] = heap_[last];
             heap_.pop_back();
@@ -149,7 +149,7 @@ private:
 
     void place(std::uint32_t i, entry e) noexcept {
         heap_[i] = e;
-        e.node->heap_index = i;
+        e.node->queue_pos = i;
     }
 
     void sift_up(std::uint32_t i) noexcept {

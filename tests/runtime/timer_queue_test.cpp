@@ -1,6 +1,6 @@
-// The worker's timer queue (runtime/src/timer_heap.hpp: a sorted run plus a 4-ary heap), checked
+// The worker's timer queue (runtime/src/timer_queue.hpp: a sorted run plus a 4-ary heap), checked
 // against a reference model under random pushes (in order and out of order), removals and pops.
-#include "timer_heap.hpp"
+#include "timer_queue.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,13 +10,13 @@
 #include <random>
 #include <vector>
 
-using weft::detail::timer_heap;
 using weft::detail::timer_node;
+using weft::detail::timer_queue;
 
 namespace {
 
 struct model {
-    timer_heap q;
+    timer_queue q;
     std::vector<std::unique_ptr<timer_node>> nodes;
     std::vector<timer_node*> linked; // what the queue should hold
 
@@ -31,7 +31,7 @@ struct model {
     void remove_at(std::size_t i) {
         timer_node* n = linked[i];
         q.remove(n);
-        CHECK(n->heap_index == ~0u);
+        CHECK(n->queue_pos == ~0u);
         linked.erase(linked.begin() + static_cast<std::ptrdiff_t>(i));
     }
     std::int64_t min_deadline() const {
@@ -49,7 +49,7 @@ struct model {
         timer_node* n = q.pop();
         REQUIRE(n == top);
         REQUIRE(n->deadline_ns == want);
-        CHECK(n->heap_index == ~0u);
+        CHECK(n->queue_pos == ~0u);
         auto it = std::find(linked.begin(), linked.end(), n);
         REQUIRE(it != linked.end()); // popped something that was linked, exactly once
         linked.erase(it);

@@ -1,0 +1,126 @@
+// The scheduler entry points that headers call (scheduler_hooks.hpp, reactor.hpp, yield.hpp):
+// each looks up the calling thread's worker and forwards to it. The worker operations they reach
+// are inline in scheduler.hpp, so a spawn or a wake-up costs one call.
+
+#include <weft/runtime/yield.hpp>
+
+#include <weft/runtime/detail/assert.hpp>
+#include <weft/runtime/detail/reactor.hpp>
+
+#include "scheduler.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+namespace weft::detail {
+
+namespace {
+// Written by set_reactor_factory (the io library, before a runtime starts); read by each
+// scheduler's constructor (acquire: pairs with that release store).
+std::atomic<reactor_factory> installed_factory{nullptr};
+} // namespace
+
+reactor_factory installed_reactor_factory() noexcept {
+    return installed_factory.load(std::memory_order_acquire);
+}
+
+void set_reactor_factory(reactor_factory f) noexcept {
+    installed_factory.store(f, std::memory_order_release);
+}
+
+reactor* current_reactor() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr ? w->io() : nullptr;
+}
+
+void blocked_enter(blocked_on what) noexcept {
+    if (worker* w = tls_worker) {
+        w->count_blocked(what, 1);
+    }
+}
+
+void blocked_leave(blocked_on what) noexcept {
+    if (worker* w = tls_worker) {
+        w->count_blocked(what, -1);
+    }
+}
+
+worker* current_worker() noexcept {
+    return tls_worker;
+}
+
+void schedule_spawn(std::coroutine_handle<> h) {
+    worker* w = tls_worker;
+    if (w == nullptr) {
+        h.destroy();
+        throw std::logic_error("weft::spawn called outside a weft runtime; use "
+                               "weft::runtime::spawn from plain threads");
+    }
+    w->push_local(h, true);
+}
+
+void schedule_wakeup(std::coroutine_handle<> h) noexcept {
+    if (worker* w = tls_worker) {
+        w->push_wakeup(h);
+        return;
+    }
+    WEFT_ASSERT(false, "weft: a task was woken from a thread outside its runtime without a home");
+}
+
+void schedule_wakeup_on(scheduler* home, std::coroutine_handle<> h) noexcept {
+    worker* w = tls_worker;
+    if (w != nullptr && (home == nullptr || &w->sched() == home)) {
+        w->push_wakeup(h);
+        return;
+    }
+    WEFT_ASSERT(home != nullptr, "weft: a task was woken from outside its runtime without a home");
+    home->inject_wakeup(h);
+}
+
+scheduler* current_scheduler() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr ? &w->sched() : nullptr;
+}
+
+bool budget_exhausted() noexcept {
+    worker* w = tls_worker;
+    if (w == nullptr) {
+        return false;
+    }
+    if (--w->budget_ > 0) {
+        return false;
+    }
+    worker_counters::bump(w->counters().budget_yields);
+    w->budget_ = task_budget;
+    return true;
+}
+
+void report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
+    if (s == nullptr && tls_worker != nullptr) {
+        s = &tls_worker->sched();
+    }
+    if (s != nullptr) {
+        s->report_exception(name, e);
+        return;
+    }
+    print_detached_exception(name, e);
+}
+
+void count_task_done() noexcept {
+    count_done_on_this_worker();
+}
+
+bool runtime_stopping() noexcept {
+    worker* w = tls_worker;
+    return w != nullptr && w->sched().stopping();
+}
+
+void yield_to_back(std::coroutine_handle<> h) noexcept {
+    if (worker* w = tls_worker) {
+        w->push_yielded(h);
+        return;
+    }
+    WEFT_ASSERT(false, "weft::yield_now awaited outside a weft worker");
+}
+
+} // namespace weft::detail
