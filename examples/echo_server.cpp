@@ -1,5 +1,5 @@
-// echo_server: a TCP echo server with one task per connection — the program of DESIGN.md's
-// first page, made robust.
+// echo_server: a TCP echo server with one task per connection, the smallest useful weft::io
+// server, made robust.
 //
 //     $ ./echo_server 7000                # port 0 picks a free one
 //     echo_server listening on 127.0.0.1:7000 (io backend: io_uring)

@@ -176,61 +176,61 @@ result<int> listen_socket(const address& a, const listen_options& o, bool tcp) n
 
 } // namespace
 
+} // namespace detail
+
 // --- stream_socket ---------------------------------------------------------------------------
 
 result<void> stream_socket::shutdown(shutdown_how how) noexcept {
-    return with_fd(st_, [&](int fd) -> result<void> {
+    return detail::with_fd(st_, [&](int fd) -> result<void> {
         if (::shutdown(fd, static_cast<int>(how)) < 0) {
-            return last_error();
+            return detail::last_error();
         }
         return {};
     });
 }
 
 result<address> stream_socket::local_address() const noexcept {
-    return sock_name(st_, false);
+    return detail::sock_name(st_, false);
 }
 
 result<address> stream_socket::peer_address() const noexcept {
-    return sock_name(st_, true);
+    return detail::sock_name(st_, true);
 }
 
 void stream_socket::set_read_deadline(clock::time_point t) noexcept {
     if (st_ != nullptr) {
-        fd_set_deadline(st_, op_side::read, to_ns(t));
+        detail::fd_set_deadline(st_, detail::op_side::read, detail::to_ns(t));
     }
 }
 
 void stream_socket::set_write_deadline(clock::time_point t) noexcept {
     if (st_ != nullptr) {
-        fd_set_deadline(st_, op_side::write, to_ns(t));
+        detail::fd_set_deadline(st_, detail::op_side::write, detail::to_ns(t));
     }
 }
 
 result<void> stream_socket::set_recv_buffer_size(int bytes) noexcept {
-    return set_int_option(st_, SOL_SOCKET, SO_RCVBUF, bytes);
+    return detail::set_int_option(st_, SOL_SOCKET, SO_RCVBUF, bytes);
 }
 
 result<void> stream_socket::set_send_buffer_size(int bytes) noexcept {
-    return set_int_option(st_, SOL_SOCKET, SO_SNDBUF, bytes);
+    return detail::set_int_option(st_, SOL_SOCKET, SO_SNDBUF, bytes);
 }
 
 result<void> stream_socket::set_option(int level, int name, int value) noexcept {
-    return set_int_option(st_, level, name, value);
+    return detail::set_int_option(st_, level, name, value);
 }
 
 result<int> stream_socket::get_option(int level, int name) const noexcept {
-    return with_fd(st_, [&](int fd) -> result<int> {
+    return detail::with_fd(st_, [&](int fd) -> result<int> {
         int v = 0;
         socklen_t len = sizeof v;
         if (::getsockopt(fd, level, name, &v, &len) < 0) {
-            return last_error();
+            return detail::last_error();
         }
         return v;
     });
 }
-
-} // namespace detail
 
 // --- tcp_stream ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@
 //     }
 //     auto c = co_await weft::io::tcp_stream::connect("127.0.0.1:7000", 2s);  // result<tcp_stream>
 //
-// Members (inherited from detail::stream_socket, see detail/stream_socket.hpp for each contract):
+// Members (inherited from stream_socket, see stream_socket.hpp for each contract):
 //   read(buf) -> result<size_t>        read_exact(buf) -> result<void>
 //   write(data) -> result<size_t>      write_all(data) -> result<void>
 //   shutdown(how), close(), is_open(), native_handle()
@@ -40,17 +40,16 @@
 #pragma once
 
 #include <weft/io/address.hpp>
+#include <weft/io/stream_socket.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
-
-#include <weft/io/detail/stream_socket.hpp>
 
 #include <chrono>
 #include <string>
 
 namespace weft::io {
 
-class tcp_stream : public detail::stream_socket {
+class tcp_stream : public stream_socket {
 public:
     /// An empty (closed) stream.
     tcp_stream() noexcept = default;

@@ -143,7 +143,7 @@ public:
     result<address> peer_address() const noexcept;
     /// SO_BROADCAST.
     result<void> set_broadcast(bool on) noexcept;
-    /// Deadlines, as on tcp_stream (detail/stream_socket.hpp).
+    /// Deadlines, as on tcp_stream (stream_socket.hpp).
     void set_read_deadline(clock::time_point t) noexcept;
     void set_write_deadline(clock::time_point t) noexcept;
 

@@ -4,23 +4,22 @@
 //     auto [a, b] = weft::io::unix_stream::pair().value();                 // socketpair
 //
 // The same members and the same contracts as tcp_stream (read, read_exact, write, write_all,
-// shutdown, close, addresses, deadlines; see tcp_stream.hpp and detail/stream_socket.hpp for
+// shutdown, close, addresses, deadlines; see tcp_stream.hpp and stream_socket.hpp for
 // thread-safety, memory ordering, cancellation, lifetime and which thread resumes the awaiter).
 // A path starting with '@' names Linux's abstract namespace.
 #pragma once
 
 #include <weft/io/address.hpp>
+#include <weft/io/stream_socket.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
-
-#include <weft/io/detail/stream_socket.hpp>
 
 #include <string>
 #include <utility>
 
 namespace weft::io {
 
-class unix_stream : public detail::stream_socket {
+class unix_stream : public stream_socket {
 public:
     unix_stream() noexcept = default;
 
