@@ -2,7 +2,7 @@
 //
 // read_at, both backends: first preadv2(RWF_NOWAIT) on the worker. A page-cache hit (the common
 // case for hot files) costs one system call and no suspension; only a miss (EAGAIN) becomes a
-// ring op (io_uring) or a blocking-pool call (epoll). Measured with bench/io_workloads.cpp
+// ring op (io_uring) or a blocking-pool call (epoll). Measured with bench/weft/io_workloads.cpp
 // file_read (2 vCPUs, 4 KiB reads of a cached 256 MB file): an IORING_OP_READ that completes
 // inline at submit cost ~2.2 us of CPU per read against ~1.4 us for pread(2), because the
 // kernel's io_uring path (SQE prep, fget, CQE, task work) and weft's op life cycle come on top of

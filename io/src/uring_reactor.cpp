@@ -25,10 +25,10 @@
 //     them, so one io_uring_enter carries all the ops a worker's tasks started since the last
 //     one. A read that is ready completes inline during that submit.
 //   - An IORING_OP_READ of the eventfd, re-armed after each wake-up: ~20% slower wake-ups than the
-//     multishot poll we use (bench/wake_bench.cpp) and one more SQE per wake-up.
+//     multishot poll we use (bench/kernel/wake_bench.cpp) and one more SQE per wake-up.
 //   - IORING_OP_MSG_RING for worker-to-worker wake-ups: no faster than the eventfd here
-//     (bench/wake_bench.cpp), it needs the waker to own a ring and submit it on the spot, and
-//     outside threads (plain-thread spawns, the blocking pool) need the eventfd anyway.
+//     (bench/kernel/wake_bench.cpp), it needs the waker to own a ring and submit it on the spot,
+//     and outside threads (plain-thread spawns, the blocking pool) need the eventfd anyway.
 //   - IORING_OP_LINK_TIMEOUT for deadlines: an extra SQE and CQE on every op of a stream with a
 //     deadline; the runtime's per-worker timer heap costs a heap insert, and its on_fire runs on
 //     this very worker, so it can queue the cancel SQE directly.
@@ -40,8 +40,8 @@
 //     benchmark (paired A/B, 10 rounds at 50 and 500 connections). Under load the request is
 //     usually already in the socket when the one-shot recv is submitted, so it completes inline
 //     in that io_uring_enter (io_arm_apoll is under 1% of the profile), while a multishot recv
-//     pays a poll wake-up and a task_work run for every packet. bench/floor_echo.cpp shows the
-//     same without any runtime: its multishot mode is no cheaper than its one-shot mode.
+//     pays a poll wake-up and a task_work run for every packet. bench/kernel/floor_echo.cpp shows
+//     the same without any runtime: its multishot mode is no cheaper than its one-shot mode.
 //
 // Current approach
 //   Setup: SQ 256 entries, CQ 4096 (16x), flags SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG |
@@ -743,8 +743,8 @@ void uring_reactor::park(std::int64_t deadline_ns) noexcept {
 }
 
 void uring_reactor::unpark() noexcept {
-    // Wake-up choice, measured by bench/wake_bench.cpp (2 vCPU VM, kernel 6.18, DEFER_TASKRUN
-    // rings, ping-pong between two parked threads, 3 x 100k round trips):
+    // Wake-up choice, measured by bench/kernel/wake_bench.cpp (2 vCPU VM, kernel 6.18,
+    // DEFER_TASKRUN rings, ping-pong between two parked threads, 3 x 100k round trips):
     //   eventfd + multishot poll   3.8-4.0 us per wake-up   (chosen)
     //   eventfd + IORING_OP_READ   4.5-5.0 us
     //   IORING_OP_MSG_RING         4.5-4.9 us, and only from a thread that owns a ring
