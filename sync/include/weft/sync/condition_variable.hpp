@@ -44,7 +44,39 @@
 
 namespace weft::sync {
 
-class condition_variable;
+/// A condition variable for weft::sync::mutex; see the file comment.
+class condition_variable {
+public:
+    condition_variable() noexcept = default;
+    ~condition_variable();
+    condition_variable(const condition_variable&) = delete;
+    condition_variable& operator=(const condition_variable&) = delete;
+
+    /// `co_await cv.wait(guard)`: result<void>. Releases the guard's mutex, waits for a notify,
+    /// re-acquires the mutex. Success: notified; error: cancelled (the lock is held either way).
+    task<result<void>> wait(unique_guard<mutex>& guard);
+
+    /// `co_await cv.wait(guard, pred)`: waits until pred() is true (checked with the lock held,
+    /// first before waiting at all). Success: pred() holds; error: cancelled.
+    template <class Pred>
+    task<result<void>> wait(unique_guard<mutex>& guard, Pred pred) {
+        while (!pred()) {
+            result<void> r = co_await wait(guard);
+            if (!r) {
+                co_return r;
+            }
+        }
+        co_return result<void>{};
+    }
+
+    /// Wakes the task that has waited longest, if any.
+    void notify_one() noexcept;
+    /// Wakes every waiting task.
+    void notify_all() noexcept { list_.release_all(); }
+
+private:
+    detail::notify_list list_;
+};
 
 namespace detail {
 
@@ -83,39 +115,5 @@ private:
 };
 
 } // namespace detail
-
-/// A condition variable for weft::sync::mutex; see the file comment.
-class condition_variable {
-public:
-    condition_variable() noexcept = default;
-    ~condition_variable();
-    condition_variable(const condition_variable&) = delete;
-    condition_variable& operator=(const condition_variable&) = delete;
-
-    /// `co_await cv.wait(guard)`: result<void>. Releases the guard's mutex, waits for a notify,
-    /// re-acquires the mutex. Success: notified; error: cancelled (the lock is held either way).
-    task<result<void>> wait(unique_guard<mutex>& guard);
-
-    /// `co_await cv.wait(guard, pred)`: waits until pred() is true (checked with the lock held,
-    /// first before waiting at all). Success: pred() holds; error: cancelled.
-    template <class Pred>
-    task<result<void>> wait(unique_guard<mutex>& guard, Pred pred) {
-        while (!pred()) {
-            result<void> r = co_await wait(guard);
-            if (!r) {
-                co_return r;
-            }
-        }
-        co_return result<void>{};
-    }
-
-    /// Wakes the task that has waited longest, if any.
-    void notify_one() noexcept;
-    /// Wakes every waiting task.
-    void notify_all() noexcept { list_.release_all(); }
-
-private:
-    detail::notify_list list_;
-};
 
 } // namespace weft::sync
