@@ -17,10 +17,11 @@
 //     fib); one exchange by the task and at most one CAS by the joiner is the whole cost.
 //
 // Current approach
-//   1. finish_spawned (the task's final suspend): count the task done, record the runtime if it
-//      threw, exchange the word with done, then by what was there: nothing (the handle takes the
-//      result), detached (report the exception, free the frame), a listener (child_done), a
-//      waiter (symmetric transfer to it).
+//   1. finish_spawned (the task's final suspend; in scheduler_hooks.cpp, next to tls_worker, so
+//      that its thread-local access stays one instruction on the spawn-join hot path): count the
+//      task done, record the runtime if it threw, exchange the word with done, then by what was
+//      there: nothing (the handle takes the result), detached (report the exception, free the
+//      frame), a listener (child_done), a waiter (symmetric transfer to it).
 //   2. block_until_done (runtime::block_on, off the workers): register a block waiter on the
 //      scheduler, try_listen on the word; if the task is still running, run one deadlock check
 //      (the workers may all be asleep already) and wait on the semaphore.
@@ -39,31 +40,6 @@
 #include <mutex>
 
 namespace weft::detail {
-
-std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_base& p) noexcept {
-    count_done_on_this_worker();
-    if (p.exception_ && tls_worker != nullptr) {
-        // Published by the exchange below: a handle detached later, on any thread, reports here.
-        p.finished_on_ = &tls_worker->sched();
-    }
-    // Publishes the result to the joiner and sees the joiner's registration (join_word.hpp).
-    join_word::previous prev = p.join_.finish();
-    if (prev.running()) {
-        return std::noop_coroutine(); // the handle will take the result and free the frame
-    }
-    if (prev.detached()) {
-        if (p.exception_) {
-            report_detached_exception(p.name_, p.exception_);
-        }
-        self.destroy();
-        return std::noop_coroutine();
-    }
-    if (prev.has_listener()) {
-        join_listener* l = prev.listener();
-        return l->child_done(l, &p);
-    }
-    return prev.waiter();
-}
 
 void inject_spawn(scheduler& s, std::coroutine_handle<> h) {
     worker* w = tls_worker;

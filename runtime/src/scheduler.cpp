@@ -110,8 +110,6 @@
 
 namespace weft::detail {
 
-constinit thread_local worker* tls_worker = nullptr;
-
 namespace {
 constexpr std::uint32_t fairness_interval = 61; // Go: schedtick%61
 constexpr int steal_rounds = 4;                 // Go: stealTries
@@ -490,6 +488,11 @@ scheduler::scheduler(runtime_options opts)
 
 scheduler::~scheduler() {
     shutdown();
+    // A thread whose wake-up let main finish may still be in notify_one: let it leave first.
+    // acquire: pairs with inject_wakeup's release decrement.
+    while (outside_wakers_.load(std::memory_order_acquire) != 0) {
+        std::this_thread::yield();
+    }
 }
 
 bool scheduler::quiescent() const noexcept {
@@ -542,10 +545,14 @@ void scheduler::inject(std::coroutine_handle<> h) {
 }
 
 void scheduler::inject_wakeup(std::coroutine_handle<> h) noexcept {
+    // Counted before the enqueue that may let the runtime finish, uncounted after the last touch
+    // of the scheduler (see outside_wakers_).
+    outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
     bool ok = global_.enqueue(to_item(h));
     WEFT_ASSERT(ok, "weft: out of memory in the global queue");
     global_len_.fetch_add(1, std::memory_order_seq_cst);
     notify_one();
+    outside_wakers_.fetch_sub(1, std::memory_order_release);
 }
 
 void scheduler::notify_one() noexcept {

@@ -187,6 +187,12 @@ private:
 
     // Global injection queue (DESIGN.md 3): outside spawns and remote wake-ups.
     moodycamel::ConcurrentQueue<void*> global_;
+    // Threads outside this runtime (plain threads, the blocking pool, another runtime's workers)
+    // inside inject_wakeup. The wake-up they queue may let main finish and the runtime be
+    // destroyed while they still run notify_one on its members: ~scheduler waits for zero.
+    // Written by inject_wakeup (seq_cst add before the enqueue, release sub after the last
+    // touch); read by ~scheduler (acquire: pairs with that sub).
+    std::atomic<std::uint32_t> outside_wakers_{0};
     std::atomic<std::int64_t> global_len_{
         0}; // incremented after enqueue, decremented after dequeue
     std::atomic<std::uint64_t> injected_{0};
@@ -226,10 +232,6 @@ void print_detached_exception(const char* name, std::exception_ptr e) noexcept;
 /// initialisation, so other translation units read it without a TLS wrapper call.
 extern constinit thread_local worker* tls_worker;
 
-/// Counts a finished spawned task on the calling worker (count_task_done's body; inline for
-/// finish_spawned in join.cpp).
-inline void count_done_on_this_worker() noexcept;
-
 // Inline: the spawn and wake-up hooks (scheduler_hooks.cpp), the timers (timers.cpp) and the
 // worker loop (scheduler.cpp) all push, and a call per push would cost the fork-join hot path.
 
@@ -262,12 +264,6 @@ inline void scheduler::maybe_notify_local() noexcept {
         return;
     }
     notify_one();
-}
-
-inline void count_done_on_this_worker() noexcept {
-    if (worker* w = tls_worker) {
-        worker_counters::bump(w->counters().done);
-    }
 }
 
 } // namespace weft::detail

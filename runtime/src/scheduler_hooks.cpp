@@ -1,6 +1,7 @@
 // The scheduler entry points that headers call (scheduler_hooks.hpp, reactor.hpp, yield.hpp):
 // each looks up the calling thread's worker and forwards to it. The worker operations they reach
-// are inline in scheduler.hpp, so a spawn or a wake-up costs one call.
+// are inline in scheduler.hpp, so a spawn or a wake-up costs one call. finish_spawned, the
+// scheduler's side of the join protocol (join.cpp's essay), lives here for the same reason.
 
 #include <weft/runtime/yield.hpp>
 
@@ -13,6 +14,10 @@
 #include <stdexcept>
 
 namespace weft::detail {
+
+// Defined here, with the hooks that read it on every spawn, wake-up and finish: in its own
+// translation unit a thread-local read is one instruction (local-exec), elsewhere two.
+constinit thread_local worker* tls_worker = nullptr;
 
 namespace {
 // Written by set_reactor_factory (the io library, before a runtime starts); read by each
@@ -95,7 +100,10 @@ bool budget_exhausted() noexcept {
     return true;
 }
 
-void report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
+// noinline: finish_spawned calls it only for a detached task that threw; inlined, it would cost
+// the finish of every task a register save and restore.
+[[gnu::noinline]] void
+report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
     if (s == nullptr && tls_worker != nullptr) {
         s = &tls_worker->sched();
     }
@@ -107,7 +115,9 @@ void report_detached_exception(const char* name, std::exception_ptr e, scheduler
 }
 
 void count_task_done() noexcept {
-    count_done_on_this_worker();
+    if (worker* w = tls_worker) {
+        worker_counters::bump(w->counters().done);
+    }
 }
 
 bool runtime_stopping() noexcept {
@@ -121,6 +131,31 @@ void yield_to_back(std::coroutine_handle<> h) noexcept {
         return;
     }
     WEFT_ASSERT(false, "weft::yield_now awaited outside a weft worker");
+}
+
+std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_base& p) noexcept {
+    count_task_done();
+    if (p.exception_ && tls_worker != nullptr) {
+        // Published by the exchange below: a handle detached later, on any thread, reports here.
+        p.finished_on_ = &tls_worker->sched();
+    }
+    // Publishes the result to the joiner and sees the joiner's registration (join_word.hpp).
+    join_word::previous prev = p.join_.finish();
+    if (prev.running()) {
+        return std::noop_coroutine(); // the handle will take the result and free the frame
+    }
+    if (prev.detached()) {
+        if (p.exception_) {
+            report_detached_exception(p.name_, p.exception_);
+        }
+        self.destroy();
+        return std::noop_coroutine();
+    }
+    if (prev.has_listener()) {
+        join_listener* l = prev.listener();
+        return l->child_done(l, &p);
+    }
+    return prev.waiter();
 }
 
 } // namespace weft::detail
