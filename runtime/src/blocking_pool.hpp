@@ -1,4 +1,4 @@
-// The elastic thread pool behind spawn_blocking (DESIGN.md 3; Tokio's blocking pool: up to 512
+// The elastic thread pool behind spawn_blocking (Tokio's blocking pool: up to 512
 // threads, 10 s keep-alive). Threads start on demand when no idle thread can take a job, and exit
 // after keep_alive without work. Jobs are intrusive (they live in the awaiting coroutine's frame).
 #pragma once

@@ -185,7 +185,8 @@ private:
     runtime_options opts_;
     std::vector<std::unique_ptr<worker>> workers_;
 
-    // Global injection queue (DESIGN.md 3): outside spawns and remote wake-ups.
+    // Global injection queue (Go sched.runq; a lock-free MPMC queue): outside spawns and remote
+    // wake-ups.
     moodycamel::ConcurrentQueue<void*> global_;
     // Threads outside this runtime (plain threads, the blocking pool, another runtime's workers)
     // inside inject_wakeup. The wake-up they queue may let main finish and the runtime be
