@@ -28,8 +28,8 @@
 //   A task that computes for 100 ms without an await holds its worker for 100 ms. A monitor thread
 //   (Go's sysmon, much reduced) looks at every worker every 10 ms: a worker that is inside a task
 //   and has not started another since the last look is stuck in one poll. It counts a long poll
-//   (metrics), prints a warning when the environment variable WEFT_WARN_LONG_POLLS is set (to any
-//   value, and the value is not read: the threshold is the fixed 10 ms interval), and, if the
+//   (metrics), prints a warning when the environment variable WEFT_WARN_LONG_POLLS is a positive
+//   number (its value is only a switch: the threshold is the fixed 10 ms interval), and, if the
 //   stuck worker has queued tasks and nobody is searching, wakes a sleeper to steal them (the lazy
 //   wake on push and pop never fires for a worker that is not scheduling; this is the backstop,
 //   tokio #4941).

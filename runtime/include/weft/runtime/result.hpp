@@ -149,8 +149,8 @@ private:
 };
 
 /// result<void>: success or an error. Not [[nodiscard]] as a type, so that
-/// `co_await weft::sleep_for(1ms);` reads like Go; operations whose failure must be looked at
-/// (writes, sends) are marked [[nodiscard]] themselves.
+/// `co_await weft::sleep_for(1ms);` reads like Go. Discarding the awaitable itself warns (the
+/// awaitable types are nodiscard); discarding the result<void> of a completed await does not.
 template <>
 class result<void> {
 public:

@@ -129,7 +129,8 @@ private:
 };
 
 /// Starts `t` concurrently on the current runtime and returns a handle to join, cancel or detach
-/// it. `name` (a string with static storage) appears in error reports and task dumps.
+/// it. `name` (a string with static storage) appears in the report of a detached task's
+/// uncaught exception.
 template <class T>
 join_handle<T> spawn(task<T> t, const char* name = nullptr) {
     WEFT_ASSERT(t.valid(), "weft::spawn of an empty task");
