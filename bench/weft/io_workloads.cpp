@@ -18,13 +18,10 @@
 //
 // Weft only (Go and Tokio have no twin): bench/drivers/io_compare.py compares the two workloads.
 
+#include <weft/io/file.hpp>
 #include <weft/runtime.hpp>
 
 #include "bench_support.hpp"
-
-#if __has_include(<weft/io/file.hpp>)
-
-#include <weft/io/file.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -308,5 +305,3 @@ WEFT_BENCH_WORKLOAD(
     {"file_mb", 256, 1},
     {"block", 4096, 8},
     {"reads", 1000000, 1});
-
-#endif // __has_include(<weft/io/file.hpp>)

@@ -4,11 +4,6 @@
 //     int main() { return weft::run([]() -> weft::task<int> { co_return 0; }); }
 #pragma once
 
-#include <weft/runtime.hpp>
-
-#if __has_include(<weft/sync.hpp>)
-#include <weft/sync.hpp>
-#endif
-#if __has_include(<weft/io.hpp>)
 #include <weft/io.hpp>
-#endif
+#include <weft/runtime.hpp>
+#include <weft/sync.hpp>

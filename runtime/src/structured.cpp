@@ -56,7 +56,7 @@ group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexce
     if (parent_cancel_ != nullptr && !parent_cancel_->arm(this)) {
         cancel_children(parent_cancel_->reason());
     } else if (runtime_stopping()) {
-        cancel_children(cancel_reason::canceled);
+        cancel_children(cancel_reason::cancelled);
     }
     worker* w = tls_worker;
     const std::size_t n = children_.size();
@@ -93,7 +93,7 @@ std::coroutine_handle<> group::on_child_done(join_listener* self, void* child) n
                 expected, static_cast<std::ptrdiff_t>(index), std::memory_order_acq_rel)) {
             for (std::size_t i = 0; i < g->promises_.size(); ++i) {
                 if (i != index) {
-                    g->promises_[i]->own_cancel_.request(cancel_reason::canceled);
+                    g->promises_[i]->own_cancel_.request(cancel_reason::cancelled);
                 }
             }
         }
@@ -176,7 +176,7 @@ void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
         cancel_now = cancelled_;
     }
     if (cancel_now) {
-        p.own_cancel_.request(detail::cancel_reason::canceled);
+        p.own_cancel_.request(detail::cancel_reason::cancelled);
     }
     try {
         detail::schedule_spawn(h);
@@ -191,7 +191,7 @@ void scope::cancel() noexcept {
     std::lock_guard lk(mu_);
     cancelled_ = true;
     for (auto& [p, h] : live_) {
-        p->own_cancel_.request(detail::cancel_reason::canceled);
+        p->own_cancel_.request(detail::cancel_reason::cancelled);
     }
 }
 
@@ -254,7 +254,7 @@ std::coroutine_handle<> scope::on_child_done(detail::join_listener* self, void* 
             s->first_error_ = p->exception_;
             s->cancelled_ = true;
             for (auto& [q, h] : s->live_) {
-                q->own_cancel_.request(detail::cancel_reason::canceled);
+                q->own_cancel_.request(detail::cancel_reason::cancelled);
             }
         }
         if (s->live_.empty() && s->waiter_) {

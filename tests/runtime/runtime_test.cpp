@@ -81,9 +81,9 @@ struct sleep_outcome {
     std::atomic<bool> started{false};
     std::atomic<bool> finished{false};
     std::atomic<int> sleeps{0};
-    std::atomic<unsigned> canceled_mask{0}; // bit i: sleep i ended with operation_canceled
+    std::atomic<unsigned> cancelled_mask{0}; // bit i: sleep i ended with operation_canceled
 
-    bool canceled(int i) const { return (canceled_mask.load() >> i) & 1u; }
+    bool cancelled(int i) const { return (cancelled_mask.load() >> i) & 1u; }
 };
 
 /// Sleeps `times` times for an hour, recording which sleeps ended with operation_canceled.
@@ -93,7 +93,7 @@ task<> sleep_an_hour(sleep_outcome& out, int times) {
         weft::result<void> r = co_await weft::sleep_for(1h);
         out.sleeps.fetch_add(1);
         if (!r && r.error() == std::errc::operation_canceled) {
-            out.canceled_mask.fetch_or(1u << i);
+            out.cancelled_mask.fetch_or(1u << i);
         }
     }
     out.finished.store(true, std::memory_order_release);
@@ -130,11 +130,11 @@ task<> busy_until_shutdown(std::atomic<bool>& started, sleep_outcome& out) {
     while ((r = co_await weft::sleep_for(0ns)) && std::chrono::steady_clock::now() < deadline) {
     }
     if (r.error() == std::errc::operation_canceled) {
-        out.canceled_mask.fetch_or(1u);
+        out.cancelled_mask.fetch_or(1u);
     }
     r = co_await weft::sleep_for(1h);
     if (r.error() == std::errc::operation_canceled) {
-        out.canceled_mask.fetch_or(2u);
+        out.cancelled_mask.fetch_or(2u);
     }
     out.finished.store(true, std::memory_order_release);
 }
@@ -340,8 +340,8 @@ TEST_CASE(
     }
     CHECK(ms_since(t0) < 10'000.0);
     CHECK(out.finished.load());
-    CHECK(out.canceled(0));
-    CHECK(out.canceled(1));
+    CHECK(out.cancelled(0));
+    CHECK(out.cancelled(1));
 }
 
 TEST_CASE(
@@ -356,10 +356,10 @@ TEST_CASE(
     CHECK(ms < 10'000.0);
     CHECK(spawned.finished.load());
     CHECK(spawned.sleeps.load() == 3);
-    CHECK(spawned.canceled_mask.load() == 0b111u);
+    CHECK(spawned.cancelled_mask.load() == 0b111u);
     CHECK(gone.finished.load());
     CHECK(gone.sleeps.load() == 3);
-    CHECK(gone.canceled_mask.load() == 0b111u);
+    CHECK(gone.cancelled_mask.load() == 0b111u);
 }
 
 TEST_CASE("a runtime that was shut down refuses spawns from outside", "[runtime][runtime]") {
@@ -423,7 +423,8 @@ TEST_CASE("stress: shutdown while tasks start, run and sleep", "[.][stress][runt
         for (auto& o : outs) {
             REQUIRE(o.finished.load());
             REQUIRE(o.sleeps.load() == 2);
-            REQUIRE(o.canceled_mask.load() == 0b11u); // cut short by shutdown, or started during it
+            REQUIRE(
+                o.cancelled_mask.load() == 0b11u); // cut short by shutdown, or started during it
         }
     }
 }

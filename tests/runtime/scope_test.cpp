@@ -28,12 +28,12 @@ task<int> value_of(int v) {
 /// What a child that sleeps for an hour observed.
 struct sleeper_report {
     std::atomic<bool> finished{false};
-    std::atomic<bool> canceled{false};
+    std::atomic<bool> cancelled{false};
 };
 
 task<> sleep_an_hour(sleeper_report& rep) {
     auto r = co_await weft::sleep_for(1h);
-    rep.canceled.store(r.error() == std::errc::operation_canceled);
+    rep.cancelled.store(r.error() == std::errc::operation_canceled);
     rep.finished.store(true);
 }
 
@@ -150,8 +150,8 @@ TEST_CASE(
         },
         weft::runtime_options{.workers = 2});
     CHECK(code == 5);
-    CHECK(a.canceled.load());
-    CHECK(b.canceled.load());
+    CHECK(a.cancelled.load());
+    CHECK(b.cancelled.load());
 }
 
 TEST_CASE("cancel stops running children and children spawned later", "[runtime][scope]") {
@@ -168,9 +168,9 @@ TEST_CASE("cancel stops running children and children spawned later", "[runtime]
         },
         weft::runtime_options{.workers = 2});
     CHECK(before.finished.load());
-    CHECK(before.canceled.load());
+    CHECK(before.cancelled.load());
     CHECK(after.finished.load());
-    CHECK(after.canceled.load());
+    CHECK(after.cancelled.load());
 }
 
 TEST_CASE(
@@ -193,8 +193,8 @@ TEST_CASE(
     bool children_done = rt.block_on(
         [](weft::join_handle<bool> j) -> task<bool> { co_return co_await j; }(std::move(h)));
     CHECK(children_done);
-    CHECK(a.canceled.load());
-    CHECK(b.canceled.load());
+    CHECK(a.cancelled.load());
+    CHECK(b.cancelled.load());
 }
 
 TEST_CASE("size counts the children still running", "[runtime][scope]") {
@@ -246,6 +246,6 @@ TEST_CASE("stress: scopes with nested spawns and failures", "[.][stress][runtime
             weft::runtime_options{.workers = workers});
         REQUIRE(code == i);
         REQUIRE(r.finished.load());
-        REQUIRE(r.canceled.load());
+        REQUIRE(r.cancelled.load());
     }
 }

@@ -60,15 +60,15 @@ task<> sleep_and_check(std::chrono::nanoseconds d, std::atomic<int>& early) {
     }
 }
 
-task<int> count_canceled_sleeps(int n) {
-    int canceled = 0;
+task<int> count_cancelled_sleeps(int n) {
+    int cancelled = 0;
     for (int i = 0; i < n; ++i) {
         auto r = co_await weft::sleep_for(1h);
         if (r.error() == std::errc::operation_canceled) {
-            ++canceled;
+            ++cancelled;
         }
     }
-    co_return canceled;
+    co_return cancelled;
 }
 
 /// A task for the cancellation races: a few short sleeps and yields, then a value.
@@ -243,14 +243,14 @@ TEST_CASE(
 TEST_CASE(
     "a task cancelled before it runs finds every sleep cut short with operation_canceled",
     "[runtime][timer]") {
-    int canceled = weft::run(
+    int cancelled = weft::run(
         []() -> task<int> {
-            auto h = weft::spawn(count_canceled_sleeps(3)); // one worker: it has not run yet
+            auto h = weft::spawn(count_cancelled_sleeps(3)); // one worker: it has not run yet
             h.cancel();
             co_return co_await h;
         },
         weft::runtime_options{.workers = 1});
-    CHECK(canceled == 3);
+    CHECK(cancelled == 3);
 }
 
 TEST_CASE("cancelling a task races its timer firing without a hang", "[runtime][timer]") {

@@ -47,12 +47,12 @@ task<int> throw_after_yields(int code, int yields) {
 /// What a child that sleeps for an hour observed.
 struct sibling_report {
     std::atomic<bool> finished{false};
-    std::atomic<bool> canceled{false};
+    std::atomic<bool> cancelled{false};
 };
 
 task<int> sleep_an_hour(sibling_report& rep) {
     auto r = co_await weft::sleep_for(1h);
-    rep.canceled.store(r.error() == std::errc::operation_canceled);
+    rep.cancelled.store(r.error() == std::errc::operation_canceled);
     rep.finished.store(true);
     co_return 0;
 }
@@ -170,8 +170,8 @@ TEST_CASE(
         },
         workers(2));
     CHECK(code == 21);
-    CHECK(a.canceled.load());
-    CHECK(b.canceled.load());
+    CHECK(a.cancelled.load());
+    CHECK(b.cancelled.load());
 }
 
 TEST_CASE("when_all of a vector rethrows the first failure", "[runtime][when_all]") {
@@ -201,7 +201,7 @@ TEST_CASE("cancelling the task awaiting when_all cancels every child", "[runtime
     h.cancel(); // before or while the children sleep
     rt.block_on([](join_handle<> j) -> task<> { co_await j; }(std::move(h)));
     CHECK(a.finished.load());
-    CHECK(a.canceled.load());
+    CHECK(a.cancelled.load());
     CHECK(b.finished.load());
-    CHECK(b.canceled.load());
+    CHECK(b.cancelled.load());
 }

@@ -22,12 +22,12 @@ namespace {
 /// What a losing child observed.
 struct loser_report {
     std::atomic<bool> finished{false};
-    std::atomic<bool> canceled{false};
+    std::atomic<bool> cancelled{false};
 };
 
 task<int> sleep_an_hour(loser_report& rep, int v) {
     auto r = co_await weft::sleep_for(1h);
-    rep.canceled.store(r.error() == std::errc::operation_canceled);
+    rep.cancelled.store(r.error() == std::errc::operation_canceled);
     rep.finished.store(true);
     co_return v;
 }
@@ -62,7 +62,7 @@ task<int> sleep_then(std::chrono::microseconds d, int v) {
 
 TEST_CASE("when_any returns the first task to finish, with its index", "[runtime][when_any]") {
     loser_report a, c;
-    auto [index, value, losers_done, losers_canceled] = weft::run(
+    auto [index, value, losers_done, losers_cancelled] = weft::run(
         [&]() -> task<std::tuple<std::size_t, int, bool, bool>> {
             auto r = co_await weft::when_any(
                 sleep_an_hour(a, 1), value_after_yields(2, 3), sleep_an_hour(c, 3));
@@ -71,13 +71,13 @@ TEST_CASE("when_any returns the first task to finish, with its index", "[runtime
                 r.index,
                 r.value,
                 a.finished.load() && c.finished.load(),
-                a.canceled.load() && c.canceled.load()};
+                a.cancelled.load() && c.cancelled.load()};
         },
         weft::runtime_options{.workers = 2});
     CHECK(index == 1);
     CHECK(value == 2);
     CHECK(losers_done);
-    CHECK(losers_canceled);
+    CHECK(losers_cancelled);
 }
 
 TEST_CASE(
@@ -104,7 +104,7 @@ TEST_CASE(
         if (i != 3) {
             INFO("loser " << i);
             CHECK(reps[i].finished.load());
-            CHECK(reps[i].canceled.load());
+            CHECK(reps[i].cancelled.load());
         }
     }
 }
@@ -123,7 +123,7 @@ TEST_CASE("when_any rethrows the winner's exception", "[runtime][when_any]") {
         weft::runtime_options{.workers = 2});
     CHECK(code == 31);
     CHECK(a.finished.load());
-    CHECK(a.canceled.load());
+    CHECK(a.cancelled.load());
 }
 
 TEST_CASE("when_any of one task returns it", "[runtime][when_any]") {

@@ -56,7 +56,7 @@ task<result<int>> result_of_sleep(std::chrono::nanoseconds d, int v) {
 }
 
 /// Reports any cut-short sleep as operation_canceled, as code that knows nothing of timeouts would.
-task<result<int>> canceled_on_any_error(child_report& rep) {
+task<result<int>> cancelled_on_any_error(child_report& rep) {
     auto r = co_await weft::sleep_for(1h);
     rep.error = r.error();
     rep.finished.store(true);
@@ -155,7 +155,7 @@ TEST_CASE(
     SECTION("operation_canceled after the deadline becomes timed_out") {
         child_report child;
         result<int> r = rt.block_on([](child_report& c) -> task<result<int>> {
-            co_return co_await weft::with_timeout(5ms, canceled_on_any_error(c));
+            co_return co_await weft::with_timeout(5ms, cancelled_on_any_error(c));
         }(child));
         CHECK(r.error() == std::errc::timed_out);
         CHECK(child.finished.load());

@@ -61,7 +61,7 @@ public:
     /// Asks the task to stop (see the file comment). Idempotent; no effect on a finished task.
     void cancel() noexcept {
         if (h_) {
-            h_.promise().own_cancel_.request(detail::cancel_reason::canceled);
+            h_.promise().own_cancel_.request(detail::cancel_reason::cancelled);
         }
     }
 

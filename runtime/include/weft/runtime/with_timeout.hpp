@@ -29,12 +29,12 @@
 
 namespace weft {
 
+namespace detail {
+
 template <class T>
 struct is_result : std::false_type {};
 template <class U>
 struct is_result<result<U>> : std::true_type {};
-
-namespace detail {
 
 /// The deadline half of with_timeout: a timer that cancels a group's children when it fires.
 class deadline_timer {
@@ -67,7 +67,7 @@ private:
 } // namespace detail
 
 template <class T>
-using timeout_result_t = std::conditional_t<is_result<T>::value, T, result<T>>;
+using timeout_result_t = std::conditional_t<detail::is_result<T>::value, T, result<T>>;
 
 /// Runs `t` with a deadline `d` from now (see the file comment).
 template <class Rep, class Period, class T>
@@ -92,7 +92,7 @@ task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, tas
             co_return std::errc::timed_out;
         }
         co_return result<void>{};
-    } else if constexpr (is_result<T>::value) {
+    } else if constexpr (detail::is_result<T>::value) {
         T r = typed.promise().take();
         if (!r && timer.fired() && r.error() == std::errc::operation_canceled) {
             co_return std::errc::timed_out;

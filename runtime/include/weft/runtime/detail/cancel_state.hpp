@@ -20,7 +20,7 @@
 namespace weft::detail {
 
 /// Why a task was asked to stop. Stored in cancel_state; turned into the error its awaits return.
-enum class cancel_reason : std::uint32_t { none = 0, canceled = 1, timed_out = 2 };
+enum class cancel_reason : std::uint32_t { none = 0, cancelled = 1, timed_out = 2 };
 
 /// Armed by a suspended await; fire() must be short, must not block, and must not throw.
 struct cancel_hook {
