@@ -29,7 +29,8 @@ struct cancel_hook {
 
 class cancel_state {
 public:
-    /// True once cancellation was requested (relaxed read: a hint for loops; awaits use arm()).
+    /// True once cancellation was requested (a hint for loops; awaits use arm()). acquire: pairs
+    /// with unlock()'s release after request() wrote the reason under the lock.
     bool requested() const noexcept { return (bits_.load(std::memory_order_acquire) >> 1) != 0; }
 
     /// The reason given to request(), none if not cancelled.
