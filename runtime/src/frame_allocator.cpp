@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include <sys/mman.h>
@@ -30,6 +31,10 @@ struct depot {
     // is empty skips the lock when the depot has nothing for it (while live frames grow, every
     // allocation misses; a stale zero only costs a fresh frame).
     std::atomic<std::uint32_t> available[frame_classes] = {};
+    // Uncarved rest of the chunks of threads that have exited: the next thread that needs a chunk
+    // carves these first. Without them every worker thread that ever ran kept up to 2 MiB: a
+    // program starting runtimes in a row grew by 2 MiB per worker each time.
+    std::vector<std::pair<char*, char*>> spare_regions;
 
     void publish(std::size_t c) noexcept {
         available[c].store(
@@ -43,35 +48,77 @@ depot& the_depot() {
     return *d;
 }
 
-/// Carving state of one thread: the rest of its current chunk.
+/// The smallest rest of a chunk worth keeping for another thread: one frame of the largest class.
+constexpr std::size_t min_spare = frame_classes * frame_granule;
+
+/// Carving state of one thread: the rest of its current chunk. When the thread exits, the rest
+/// goes to the depot (a thread-local destructor: worker threads and plain threads both carve).
 struct bump_region {
-    char* next;
-    char* end;
+    char* next = nullptr;
+    char* end = nullptr;
+
+    bump_region() = default;
+    bump_region(const bump_region&) = delete;
+    bump_region& operator=(const bump_region&) = delete;
+    ~bump_region() { give_back(); }
+
+    void give_back() noexcept {
+        if (static_cast<std::size_t>(end - next) >= min_spare) {
+            depot& d = the_depot();
+            std::lock_guard lk(d.mu);
+            try {
+                d.spare_regions.emplace_back(next, end);
+            } catch (...) {
+                // Out of memory for the list: the rest of this chunk stays unused.
+            }
+        }
+        next = end = nullptr;
+    }
 };
 thread_local bump_region tls_bump;
+
+/// A fresh region of at least `bytes`: an exited thread's rest if one is large enough, else a new
+/// 2 MiB chunk.
+void refill_region(bump_region& b, std::size_t bytes) {
+    b.give_back();
+    {
+        depot& d = the_depot();
+        std::lock_guard lk(d.mu);
+        for (std::size_t i = d.spare_regions.size(); i-- > 0;) {
+            auto [next, end] = d.spare_regions[i];
+            if (static_cast<std::size_t>(end - next) >= bytes) {
+                d.spare_regions.erase(d.spare_regions.begin() + static_cast<std::ptrdiff_t>(i));
+                b.next = next;
+                b.end = end;
+                return;
+            }
+        }
+    }
+    // Over-allocate to align the chunk on 2 MiB, so the kernel can back it with a huge page.
+    void* raw =
+        mmap(nullptr, 2 * chunk_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) {
+        throw std::bad_alloc();
+    }
+    auto addr = reinterpret_cast<std::uintptr_t>(raw);
+    std::uintptr_t aligned = (addr + chunk_size - 1) & ~(chunk_size - 1);
+    if (aligned > addr) {
+        munmap(raw, aligned - addr);
+    }
+    std::uintptr_t tail = aligned + chunk_size;
+    std::uintptr_t raw_end = addr + 2 * chunk_size;
+    if (raw_end > tail) {
+        munmap(reinterpret_cast<void*>(tail), raw_end - tail);
+    }
+    madvise(reinterpret_cast<void*>(aligned), chunk_size, MADV_HUGEPAGE);
+    b.next = reinterpret_cast<char*>(aligned);
+    b.end = b.next + chunk_size;
+}
 
 void* carve(std::size_t bytes) {
     bump_region& b = tls_bump;
     if (static_cast<std::size_t>(b.end - b.next) < bytes) {
-        // Over-allocate to align the chunk on 2 MiB, so the kernel can back it with a huge page.
-        void* raw = mmap(
-            nullptr, 2 * chunk_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw == MAP_FAILED) {
-            throw std::bad_alloc();
-        }
-        auto addr = reinterpret_cast<std::uintptr_t>(raw);
-        std::uintptr_t aligned = (addr + chunk_size - 1) & ~(chunk_size - 1);
-        if (aligned > addr) {
-            munmap(raw, aligned - addr);
-        }
-        std::uintptr_t tail = aligned + chunk_size;
-        std::uintptr_t raw_end = addr + 2 * chunk_size;
-        if (raw_end > tail) {
-            munmap(reinterpret_cast<void*>(tail), raw_end - tail);
-        }
-        madvise(reinterpret_cast<void*>(aligned), chunk_size, MADV_HUGEPAGE);
-        b.next = reinterpret_cast<char*>(aligned);
-        b.end = b.next + chunk_size;
+        refill_region(b, bytes);
     }
     void* p = b.next;
     b.next += bytes;

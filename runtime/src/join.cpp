@@ -63,6 +63,7 @@ bool block_until_done(scheduler& s, promise_base& p) {
     // Heap-allocated: if a deadlock is declared we return without it, and a task that finishes
     // later (it should not) still finds a live listener. Leaked only in that case.
     auto* w = new scheduler::block_waiter;
+    w->task = &p;
     w->child_done = [](join_listener* self, void*) noexcept -> std::coroutine_handle<> {
         static_cast<scheduler::block_waiter*>(self)->sem.release();
         return std::noop_coroutine();

@@ -39,6 +39,12 @@ runtime::runtime(runtime_options opts)
 
 runtime::~runtime() {
     shutdown();
+    if (sched_->live_tasks() != 0) {
+        // Abandoned tasks still name the scheduler as their home: keep it as a tombstone that
+        // drops their late wake-ups (scheduler.cpp, "Shutdown").
+        sched_->become_tombstone();
+        static_cast<void>(sched_.release());
+    }
 }
 
 void runtime::shutdown() {

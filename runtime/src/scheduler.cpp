@@ -42,9 +42,13 @@
 //     the work queued before it, in wake order. Spawns stay LIFO: that is what fork-join wants.
 //
 // Current approach: each turn of the worker loop (worker::run)
-//   1. every 61 ticks (Go schedtick%61): fire due timers, take one task from the global queue, one
-//      from the FIFO list and one from the deque top, so that nothing starves behind a LIFO
-//      pair that keeps waking each other (tokio #5712);
+//   1. every 61 ticks (Go schedtick%61): fire due timers, take one task from the global queue, or
+//      the FIFO list's head if it has waited since the last tick, or the deque top, so that
+//      nothing starves behind a LIFO pair that keeps waking each other (tokio #5712). Not the
+//      FIFO head at once, and not the deque top while wake-ups moved under the deque may remain
+//      there (fifo_moved_): both would let a task that just yielded, or a newer wake-up, run
+//      before tasks queued ahead of it, and two tasks that yield in turn on one worker would
+//      not alternate across the tick;
 //   2. cancelled timers from the inbox; the deque bottom; the FIFO list; due timers and I/O
 //      completions (into the FIFO list); the global queue (a batch of up to 32: one queue operation
 //      for many tasks);
@@ -76,7 +80,11 @@
 //   reaping a completion inside park()); hence after exit_ each worker still runs what is local
 //   and waits for its own I/O before it leaves (worker::drained). Reactors are destroyed only
 //   after every worker has joined. Tasks still suspended then are abandoned and counted
-//   (runtime.hpp).
+//   (runtime.hpp). Their frames stay, and so does one thing of the runtime's: the scheduler object
+//   itself (about 1.5 KiB, everything it owned freed), because an abandoned task's waiters still
+//   name it as their home, and a plain thread may later wake one (set an event, send on a
+//   channel). inject_wakeup sees gone_ and drops the wake-up; freed, the scheduler would be read
+//   after free, and its address reused by a newer runtime would resume an abandoned frame there.
 //
 // The other parts, each with its essay
 //   timers.cpp           each worker's timer queue, sleeps, and their cancellation (the inbox).
@@ -228,8 +236,15 @@ std::coroutine_handle<> worker::next_local_slow() {
         if (auto h = pull_global()) {
             return h;
         }
-        if (fifo_head_ != fifo_.size()) {
+        // The FIFO list's head, if it has waited a whole interval (nothing left the list since
+        // the last tick): a LIFO pair on the deque bottom cannot starve it. Not sooner: the
+        // deque holds tasks queued before it (a task that just yielded would run again first).
+        const bool head_waited = fifo_head_ != fifo_.size() && fifo_taken_ == fifo_taken_at_tick_;
+        fifo_taken_at_tick_ = fifo_taken_;
+        if (head_waited) {
             auto h = fifo_[fifo_head_++]; // the oldest wake-up, in O(1)
+            ++fifo_taken_;
+            fifo_taken_at_tick_ = fifo_taken_;
             if (fifo_head_ == fifo_.size()) {
                 fifo_.clear();
                 fifo_head_ = 0;
@@ -240,7 +255,11 @@ std::coroutine_handle<> worker::next_local_slow() {
             fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
             return h;
         }
-        if (void* p = deque_.steal()) { // oldest local task: no LIFO pair starves the rest
+        if (fifo_moved_ != 0) {
+            // Wake-ups an earlier turn moved under the deque sit at its top, newest first: run
+            // them in their order (the pop below). Bounded: each tick spends one.
+            --fifo_moved_;
+        } else if (void* p = deque_.steal()) { // oldest local task: no LIFO pair starves the rest
             return from_item(p);
         }
     }
@@ -276,11 +295,15 @@ std::coroutine_handle<> worker::take_fifo() {
     }
     std::coroutine_handle<> first = fifo_[fifo_head_];
     if (fifo_.size() - fifo_head_ == 1) [[likely]] { // one wake-up: nothing to move or notify
+        fifo_moved_ = 0;
+        ++fifo_taken_;
         fifo_.clear();
         fifo_head_ = 0;
         fifo_size_.store(0, std::memory_order_relaxed);
         return first;
     }
+    fifo_moved_ = fifo_.size() - fifo_head_ - 1;
+    fifo_taken_ += fifo_.size() - fifo_head_;
     fifo_.clear();
     fifo_head_ = 0;
     fifo_size_.store(0, std::memory_order_relaxed);
@@ -488,11 +511,16 @@ scheduler::scheduler(runtime_options opts)
 
 scheduler::~scheduler() {
     shutdown();
-    // A thread whose wake-up let main finish may still be in notify_one: let it leave first.
-    // acquire: pairs with inject_wakeup's release decrement.
-    while (outside_wakers_.load(std::memory_order_acquire) != 0) {
-        std::this_thread::yield();
-    }
+}
+
+void scheduler::become_tombstone() noexcept {
+    // Called after shutdown(): no worker runs, gone_ is set and no outside waker is inside.
+    workers_.clear();
+    workers_.shrink_to_fit();
+    sleepers_.clear();
+    sleepers_.shrink_to_fit();
+    global_ = moodycamel::ConcurrentQueue<void*>(0); // frees its blocks (queued handles abandoned)
+    opts_.on_detached_exception = nullptr;
 }
 
 bool scheduler::quiescent() const noexcept {
@@ -548,6 +576,11 @@ void scheduler::inject_wakeup(std::coroutine_handle<> h) noexcept {
     // Counted before the enqueue that may let the runtime finish, uncounted after the last touch
     // of the scheduler (see outside_wakers_).
     outside_wakers_.fetch_add(1, std::memory_order_seq_cst);
+    if (gone_.load(std::memory_order_seq_cst)) [[unlikely]] {
+        // The runtime has shut down and abandoned this task: nothing will run it again.
+        outside_wakers_.fetch_sub(1, std::memory_order_release);
+        return;
+    }
     bool ok = global_.enqueue(to_item(h));
     WEFT_ASSERT(ok, "weft: out of memory in the global queue");
     global_len_.fetch_add(1, std::memory_order_seq_cst);
@@ -627,6 +660,12 @@ void scheduler::shutdown() {
         w->reactor_.reset(); // only now: until every worker joined, others could unpark it
     }
     blocking_.shutdown();
+    // From here a wake-up from outside is dropped. A thread whose wake-up let main finish may
+    // still be in notify_one: let it leave first (seq_cst: see gone_).
+    gone_.store(true, std::memory_order_seq_cst);
+    while (outside_wakers_.load(std::memory_order_seq_cst) != 0) {
+        std::this_thread::yield();
+    }
     if (std::uint64_t left = live_tasks()) {
         std::fprintf(
             stderr,

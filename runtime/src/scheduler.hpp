@@ -118,8 +118,15 @@ private:
     std::vector<std::coroutine_handle<>> fifo_; // owner only: yielded and woken tasks, FIFO
     std::size_t fifo_head_ = 0;                 // owner only: fifo_[fifo_head_] is the oldest
     std::atomic<std::size_t> fifo_size_{0};     // live entries, for other threads' checks
-    timer_queue timers_;                        // owner only
-    std::atomic<timer_node*> inbox_{nullptr};   // MPSC stack of cancelled timers (any -> owner)
+    // Owner only: how many wake-ups the last take_fifo moved under the deque that may still be
+    // there (an upper bound; set by take_fifo, spent by fairness ticks).
+    std::size_t fifo_moved_ = 0;
+    // Owner only: entries taken out of fifo_ so far, and that count at the last fairness tick
+    // (equal: the head has waited a whole interval).
+    std::size_t fifo_taken_ = 0;
+    std::size_t fifo_taken_at_tick_ = 0;
+    timer_queue timers_;                      // owner only
+    std::atomic<timer_node*> inbox_{nullptr}; // MPSC stack of cancelled timers (any -> owner)
     parker parker_;
     std::unique_ptr<reactor> reactor_; // created on the worker thread before `ready`; then const
     worker_counters counters_;
@@ -156,6 +163,9 @@ public:
     void report_exception(const char* name, std::exception_ptr e) noexcept;
     blocking_pool& blocking() noexcept { return blocking_; }
     std::uint64_t live_tasks() const noexcept;
+    /// After shutdown, with tasks abandoned: frees everything but the object itself, which the
+    /// runtime then leaks on purpose (scheduler.cpp, "Shutdown").
+    void become_tombstone() noexcept;
 
 private:
     friend class worker;
@@ -167,6 +177,7 @@ private:
 public:
     /// block_on's waiter: released when its task finishes, or when a deadlock is declared.
     struct block_waiter : join_listener {
+        promise_base* task = nullptr; // the task block_on waits for; alive while listed
         std::binary_semaphore sem{0};
         std::atomic<bool> deadlocked{false};
     };
@@ -194,6 +205,10 @@ private:
     // Written by inject_wakeup (seq_cst add before the enqueue, release sub after the last
     // touch); read by ~scheduler (acquire: pairs with that sub).
     std::atomic<std::uint32_t> outside_wakers_{0};
+    // Set by shutdown once the workers have joined: inject_wakeup drops what comes after (a plain
+    // thread setting an event an abandoned task waits on). seq_cst against outside_wakers_:
+    // either the waker sees gone_, or shutdown sees the waker counted and waits for it.
+    std::atomic<bool> gone_{false};
     std::atomic<std::int64_t> global_len_{
         0}; // incremented after enqueue, decremented after dequeue
     std::atomic<std::uint64_t> injected_{0};

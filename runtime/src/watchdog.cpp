@@ -12,6 +12,10 @@
 //      after reading them.
 //   2. A deadlock is reported once per runtime (deadlock_reported_), and only when a block_on
 //      waiter exists to be released.
+//   3. The waiters are read and released under block_mu_, and a waiter whose task has finished
+//      cancels the report: main's task finishing while others stay blocked (its worker parks as
+//      the last one before block_on has taken the waiter off the list) is a return, never a
+//      deadlock, and the waiter is freed only after it is off the list.
 //
 // Rejected approaches
 //   - Pre-empting a long poll: stackless tasks cannot be pre-empted; the watchdog can only count,
@@ -22,7 +26,8 @@
 //      registers after the workers went to sleep runs the check itself.
 //   2. quiescent(), then the per-kind counts of blocked tasks against the live task count.
 //   3. quiescent() again (a worker woken in between would have changed the counts).
-//   4. If every live task is blocked, the block_on waiters are released with errc::deadlock.
+//   4. If every live task is blocked and no block_on's task has finished, the block_on waiters are
+//      released with errc::deadlock (all under block_mu_).
 //
 // Current approach: long polls (sysmon)
 //   A task that computes for 100 ms without an await holds its worker for 100 ms. A monitor thread
@@ -40,10 +45,11 @@
 
 #include "scheduler.hpp"
 
+#include <weft/runtime/detail/promise.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <vector>
 
 namespace weft::detail {
 
@@ -104,12 +110,21 @@ void scheduler::check_deadlock() noexcept {
     if (!quiescent()) {
         return;
     }
-    std::vector<block_waiter*> waiters;
-    {
-        std::lock_guard lk(block_mu_);
-        waiters = block_waiters_;
+    // Under block_mu_ to the end: a waiter on the list is alive (block_until_done removes it
+    // under the lock before it frees it or its task), so its task can be read and it can be
+    // released without racing its deletion.
+    std::lock_guard lk(block_mu_);
+    if (block_waiters_.empty()) {
+        return;
     }
-    if (waiters.empty() || deadlock_reported_.exchange(true)) {
+    for (const block_waiter* w : block_waiters_) {
+        if (w->task->join_.is_done()) {
+            // A block_on whose task has finished (main returned) is about to return: the tasks
+            // left blocked are abandoned by the shutdown that follows, not deadlocked.
+            return;
+        }
+    }
+    if (deadlock_reported_.exchange(true)) {
         return;
     }
     std::fprintf(
@@ -123,7 +138,7 @@ void scheduler::check_deadlock() noexcept {
         static_cast<long long>(blocked[2]),
         static_cast<long long>(blocked[3]),
         static_cast<long long>(blocked[4]));
-    for (block_waiter* w : waiters) {
+    for (block_waiter* w : block_waiters_) {
         w->deadlocked.store(true, std::memory_order_release);
         w->sem.release();
     }
