@@ -43,9 +43,9 @@
 //   Go runtime/proc.go (sysmon, checkdead); Tokio #4941 (a task that never yields stalls its
 //   LIFO slot).
 
-#include "scheduler.hpp"
-
 #include <weft/runtime/detail/promise.hpp>
+
+#include "scheduler.hpp"
 
 #include <chrono>
 #include <cstdio>
