@@ -72,19 +72,23 @@
 //   the park timeout.
 //
 // Shutdown
-//   stopping_ makes every cancellable await complete with operation_canceled, makes each worker
-//   fire all its timers, and makes each reactor cancel its operations in flight. The shutting-down
-//   thread waits for quiescent(): every worker asleep with empty queues, no timers and no I/O
-//   pending, no global work, an idle blocking pool, and no worker woke during the scan (the sleep
-//   epoch). It reads other threads' state without stopping them, so one gap remains (a reactor
-//   reaping a completion inside park()); hence after exit_ each worker still runs what is local
-//   and waits for its own I/O before it leaves (worker::drained). Reactors are destroyed only
-//   after every worker has joined. Tasks still suspended then are abandoned and counted
-//   (runtime.hpp). Their frames stay, and so does one thing of the runtime's: the scheduler object
-//   itself (about 1.5 KiB, everything it owned freed), because an abandoned task's waiters still
-//   name it as their home, and a plain thread may later wake one (set an event, send on a
-//   channel). inject_wakeup sees gone_ and drops the wake-up; freed, the scheduler would be read
-//   after free, and its address reused by a newer runtime would resume an abandoned frame there.
+//   stopping_ makes every cancellable await complete with operation_canceled (a sleep still
+//   suspends, behind the queued tasks, so that a loop ignoring the error gives its worker back),
+//   makes each worker fire all its timers, and makes each reactor cancel its operations in
+//   flight. The shutting-down thread waits for quiescent(): every worker asleep with empty
+//   queues, no timers and no I/O pending, no global work, an idle blocking pool, and no worker
+//   woke during the scan (the sleep epoch). It waits at most runtime_options::shutdown_grace:
+//   then it sets abandon_, and each worker leaves at its next fairness tick or idle turn with its
+//   queues as they are. quiescent() reads other threads' state without stopping them, so one gap
+//   remains (a reactor reaping a completion inside park()); hence after exit_ each worker still
+//   runs what is local and waits for its own I/O before it leaves (worker::drained). Reactors are
+//   destroyed only after every worker has joined. Tasks still suspended then are abandoned and
+//   counted (runtime.hpp). Their frames stay, and so does one thing of the runtime's: the
+//   scheduler object itself (about 1.5 KiB, everything it owned freed), because an abandoned
+//   task's waiters still name it as their home, and a plain thread may later wake one (set an
+//   event, send on a channel). inject_wakeup sees gone_ and drops the wake-up; freed, the
+//   scheduler would be read after free, and its address reused by a newer runtime would resume
+//   an abandoned frame there.
 //
 // The other parts, each with its essay
 //   timers.cpp           each worker's timer queue, sleeps, and their cancellation (the inbox).
@@ -227,6 +231,9 @@ std::coroutine_handle<> worker::next_local_slow() {
         drain_inbox();
     }
     if (tick_ % fairness_interval == 0) {
+        if (sched_.abandon_.load(std::memory_order_relaxed)) [[unlikely]] {
+            return {}; // shutdown gave up waiting: leave what is queued here (worker::run)
+        }
         poll_io();
         if (sched_.stopping()) {
             fire_all_timers();
@@ -441,7 +448,8 @@ void worker::run(std::latch& ready) {
         if (!h) {
             h = next_remote();
             if (!h) {
-                if (sched_.exit_.load(std::memory_order_acquire) && drained()) {
+                if (sched_.exit_.load(std::memory_order_acquire) &&
+                    (sched_.abandon_.load(std::memory_order_relaxed) || drained())) {
                     break;
                 }
                 continue;
@@ -645,7 +653,17 @@ void scheduler::shutdown() {
         std::unique_lock lk(shutdown_mu_);
         // A worker still asleep with timers or I/O in flight has not seen stopping_ yet: it
         // fires its timers and its reactor cancels its operations, and their tasks run.
+        const auto give_up = std::chrono::steady_clock::now() + opts_.shutdown_grace;
         while (!quiescent()) {
+            if (std::chrono::steady_clock::now() >= give_up) {
+                std::fprintf(
+                    stderr,
+                    "weft: shutdown: tasks still running %lld ms after the stop was requested "
+                    "(a loop that ignores operation_canceled?); abandoning them\n",
+                    static_cast<long long>(opts_.shutdown_grace.count()));
+                abandon_.store(true, std::memory_order_seq_cst);
+                break;
+            }
             shutdown_cv_.wait_for(lk, std::chrono::milliseconds(1));
         }
     }

@@ -226,6 +226,9 @@ private:
 
     alignas(64) std::atomic<bool> stopping_{false}; // alignas: num_sleeping_'s line stays alone
     std::atomic<bool> exit_{false};
+    // Set with exit_ when shutdown_grace ran out with tasks still running: workers leave at their
+    // next fairness tick or idle turn, with work still queued (abandoned).
+    std::atomic<bool> abandon_{false};
     std::mutex shutdown_mu_;
     std::condition_variable shutdown_cv_;
     bool shut_down_ = false; // guarded by shutdown_mu_

@@ -169,12 +169,14 @@ cancel_result timer_cancel(timer_node* n) noexcept {
 }
 
 bool sleep_awaiter::suspend(std::coroutine_handle<> h) noexcept {
-    (void)h;
     timer_register(&node_);
     if (runtime_stopping() || (cancel_ != nullptr && !cancel_->arm(this))) {
         tls_worker->try_cancel_local_timer(&node_);
         node_.state.store(timer_node::cancelled, std::memory_order_relaxed); // nobody else saw it
-        return false;
+        // Suspend all the same, behind the queued tasks: a loop that ignores the error would
+        // otherwise never give its worker back, and shutdown could never end.
+        tls_worker->push_yielded(h);
+        return true;
     }
     return true;
 }

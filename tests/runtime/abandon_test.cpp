@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include <dirent.h>
+#include <unistd.h>
 
 namespace {
 
@@ -173,4 +175,50 @@ TEST_CASE(
     INFO(out.err.substr(0, 2000));
     CHECK(out.exited);
     CHECK(out.status == 3);
+}
+
+TEST_CASE(
+    "shutdown ends when tasks loop on sleep_for and yield_now ignoring operation_canceled",
+    "[runtime][abandon]") {
+    // Such tasks never finish. Shutdown must give them shutdown_grace, report them, abandon them
+    // and return; a sleep that fails at once must still give the worker back.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60); // a hang fails the test (SIGALRM) instead of the CTest timeout
+        weft::runtime_options opts;
+        opts.workers = 2;
+        opts.shutdown_grace = std::chrono::milliseconds(200);
+        const auto start = std::chrono::steady_clock::now();
+        const int r = weft::run(
+            []() -> weft::task<int> {
+                for (int i = 0; i < 2; ++i) {
+                    auto sleeper = weft::spawn([]() -> weft::task<> {
+                        for (;;) {
+                            (void)co_await weft::sleep_for(std::chrono::milliseconds(1));
+                        }
+                    }());
+                    auto yielder = weft::spawn([]() -> weft::task<> {
+                        for (;;) {
+                            co_await weft::yield_now();
+                        }
+                    }());
+                }
+                co_await weft::sleep_for(std::chrono::milliseconds(5));
+                co_return 9;
+            },
+            std::move(opts));
+        const auto took = std::chrono::steady_clock::now() - start;
+        std::fprintf(
+            stderr,
+            "run returned %d after %lld ms\n",
+            r,
+            static_cast<long long>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+        std::_Exit(r == 9 ? 3 : 4);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+    CHECK(
+        out.err.find("tasks still running 200 ms after the stop was requested") !=
+        std::string::npos);
 }

@@ -22,6 +22,8 @@
 // timer is gone and the blocking pool is idle. Tasks that are then still suspended on something
 // nothing can complete (a join of a task that waits forever, a channel nobody sends on) are
 // abandoned and counted on stderr; their frames are not freed. Go abandons such goroutines too.
+// Tasks that keep running after the stop (they ignore operation_canceled and loop) are given
+// runtime_options::shutdown_grace, then reported and abandoned the same way.
 // A later wake-up of an abandoned task from a plain thread (it sets an event the task waits on,
 // or sends on its channel: the value goes to the abandoned task) is dropped, never run; for that
 // the runtime keeps about 1.5 KiB after its destructor, and nothing else (no thread, descriptor
@@ -68,6 +70,12 @@ struct runtime_options {
     /// work is left. Turn it off when plain threads outside the runtime will later feed it (send on
     /// a channel, spawn) while every task waits: the detector cannot see such threads coming.
     bool detect_deadlock = true;
+    /// How long shutdown waits, once it has asked every task to stop (every cancellable wait
+    /// fails with operation_canceled), for the runtime to go idle. A task still running then (a
+    /// loop that ignores the error and keeps going) is reported on stderr and abandoned with
+    /// the runtime's other unfinished tasks, and shutdown returns. A task that never suspends at
+    /// all (a loop with no co_await) cannot be stopped: stackless tasks are not pre-empted.
+    std::chrono::milliseconds shutdown_grace{5'000};
 };
 
 class runtime {
