@@ -51,6 +51,13 @@ void blocking_pool::thread_main() {
         --running_;
         if (running_ == 0) {
             done_cv_.notify_all();
+            if (on_idle_ != nullptr) {
+                // Outside the lock (the check reads in_flight()); shutdown() waits for this
+                // thread to leave (threads_), so the scheduler is still there.
+                lk.unlock();
+                on_idle_(on_idle_ctx_);
+                lk.lock();
+            }
         }
     }
     --threads_;

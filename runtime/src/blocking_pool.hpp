@@ -15,9 +15,18 @@ namespace weft::detail {
 
 class blocking_pool {
 public:
-    blocking_pool(std::size_t max_threads, std::chrono::milliseconds keep_alive)
+    /// `on_idle(ctx)` runs on a pool thread, outside the lock, each time the last job in flight
+    /// has finished (the scheduler re-runs its deadlock check: a task woken by that job may have
+    /// blocked for good while the job still counted as in flight).
+    blocking_pool(
+        std::size_t max_threads,
+        std::chrono::milliseconds keep_alive,
+        void (*on_idle)(void*) = nullptr,
+        void* ctx = nullptr)
         : max_threads_(max_threads == 0 ? 1 : max_threads)
-        , keep_alive_(keep_alive) {}
+        , keep_alive_(keep_alive)
+        , on_idle_(on_idle)
+        , on_idle_ctx_(ctx) {}
     ~blocking_pool() { shutdown(); }
 
     void submit(blocking_job* job);
@@ -40,6 +49,8 @@ private:
     bool closed_ = false;
     const std::size_t max_threads_;
     const std::chrono::milliseconds keep_alive_;
+    void (*const on_idle_)(void*);
+    void* const on_idle_ctx_;
 };
 
 } // namespace weft::detail

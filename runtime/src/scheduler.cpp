@@ -497,7 +497,11 @@ bool worker::drained() noexcept {
 
 scheduler::scheduler(runtime_options opts)
     : opts_(std::move(opts))
-    , blocking_(opts_.max_blocking_threads, opts_.blocking_keep_alive) {
+    , blocking_(
+          opts_.max_blocking_threads,
+          opts_.blocking_keep_alive,
+          [](void* self) { static_cast<scheduler*>(self)->check_deadlock(); },
+          this) {
     const std::size_t n = resolve_workers(opts_.workers);
     workers_.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {

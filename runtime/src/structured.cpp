@@ -13,12 +13,14 @@
 //      cancels the others; when_all records the first child that threw and cancels the others.
 //      remaining_ counts down (acq_rel: every child's writes happen-before the parent's resume);
 //      the last child returns the parent's handle, so the parent resumes by symmetric transfer.
+//   The parent counts as blocked on a join from start() to finish() (the deadlock detector).
 //   3. finish() (await_resume) disarms the parent's hook. Children's frames are freed by the
 //      caller (when_all.hpp) after it has taken their results.
 //
 // The deadline timer (with_timeout): a timer_node whose on_fire cancels the group's children with
-// reason timed_out. on_fire runs on the timer's owner worker; it marks fire_complete as its last
-// touch of the node, and stop() waits for that mark before letting the node's memory go.
+// reason timed_out (with reason cancelled when shutdown fires it before its deadline). on_fire runs
+// on the timer's owner worker; it marks fire_complete as its last touch of the node, and stop()
+// waits for that mark before letting the node's memory go.
 
 #include <weft/runtime/scope.hpp>
 #include <weft/runtime/with_timeout.hpp>
@@ -59,6 +61,12 @@ group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexce
         cancel_children(cancel_reason::cancelled);
     }
     worker* w = tls_worker;
+    if (w != nullptr) {
+        // The parent waits for its children like a join: counted, so that children all blocked
+        // on primitives and a parent waiting for them are reported as a deadlock.
+        counted_blocked_ = true;
+        blocked_enter(blocked_on::join);
+    }
     const std::size_t n = children_.size();
     for (std::size_t i = 0; i + 1 < n; ++i) {
         if (w != nullptr) {
@@ -74,6 +82,10 @@ group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexce
 }
 
 void group::finish() noexcept {
+    if (counted_blocked_) {
+        counted_blocked_ = false;
+        blocked_leave(blocked_on::join);
+    }
     if (parent_cancel_ != nullptr) {
         parent_cancel_->disarm();
     }
@@ -125,8 +137,13 @@ void deadline_timer::start() noexcept {
 void deadline_timer::on_fire(timer_node* n) noexcept {
     // Reach the enclosing deadline_timer from its first member.
     auto* self = reinterpret_cast<deadline_timer*>(n);
-    self->fired_ = true;
-    self->group_.cancel_children(cancel_reason::timed_out);
+    if (runtime_stopping() && now_ns() < n->deadline_ns) {
+        // Shutdown fires every timer early: that is a cancellation, not a timeout.
+        self->group_.cancel_children(cancel_reason::cancelled);
+    } else {
+        self->fired_ = true;
+        self->group_.cancel_children(cancel_reason::timed_out);
+    }
     n->state.store(timer_node::fire_complete, std::memory_order_release); // last touch
 }
 

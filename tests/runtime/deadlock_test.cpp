@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include <unistd.h>
+
 namespace {
 
 weft::task<> recv_forever() {
@@ -69,4 +71,49 @@ TEST_CASE("a deadlock behind a join is reported with the joiner counted", "[runt
     CHECK(out.status == 3);
     CHECK(out.err.find("all tasks are asleep - deadlock!") != std::string::npos);
     CHECK(out.err.find("1 joining, 1 on channels") != std::string::npos);
+}
+
+TEST_CASE("a deadlock inside when_all and when_any is reported", "[runtime][deadlock]") {
+    // The parent awaiting the group counts as blocked on a join, like a join_handle await.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60); // a missed report hangs: fail on SIGALRM rather than the CTest timeout
+        for (int round = 0; round < 50; ++round) {
+            if (!reports_deadlock([]() -> weft::task<> {
+                    (void)co_await weft::when_all(recv_forever(), recv_forever());
+                })) {
+                std::_Exit(4);
+            }
+            if (!reports_deadlock([]() -> weft::task<> {
+                    (void)co_await weft::when_any(recv_forever(), recv_forever());
+                })) {
+                std::_Exit(5);
+            }
+        }
+        std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
+
+TEST_CASE("a deadlock right after a spawn_blocking call is reported", "[runtime][deadlock]") {
+    // The job's wake-up runs the task, which blocks for good, while the job still counts as in
+    // flight: the check the last parked worker ran saw the pool busy. The pool re-runs it when
+    // its last job has finished.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        for (int round = 0; round < 100; ++round) {
+            if (!reports_deadlock([]() -> weft::task<> {
+                    const int v = co_await weft::spawn_blocking([] { return 1; });
+                    (void)v;
+                    co_await recv_forever();
+                })) {
+                std::_Exit(4);
+            }
+        }
+        std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
 }

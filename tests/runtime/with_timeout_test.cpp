@@ -235,3 +235,47 @@ TEST_CASE(
         REQUIRE(bad == 0);
     }
 }
+
+namespace {
+
+task<result<void>> sleep_an_hour() {
+    co_return co_await weft::sleep_for(1h);
+}
+
+/// Waits an hour under a one-hour deadline; records 1 canceled, 2 timed out, 3 success, 4 other.
+task<> hour_under_deadline(std::atomic<bool>& started, std::atomic<int>& outcome) {
+    started.store(true);
+    auto r = co_await weft::with_timeout(1h, sleep_an_hour());
+    if (r) {
+        outcome.store(3);
+    } else if (r.error() == std::errc::operation_canceled) {
+        outcome.store(1);
+    } else if (r.error() == std::errc::timed_out) {
+        outcome.store(2);
+    } else {
+        outcome.store(4);
+    }
+}
+
+} // namespace
+
+TEST_CASE(
+    "with_timeout cut short by shutdown reports a cancellation, not a timeout",
+    "[runtime][with_timeout]") {
+    // Shutdown fires every timer early, the deadline's too: code behind with_timeout(1h, ...)
+    // must not believe an hour passed.
+    for (int round = 0; round < 20; ++round) {
+        std::atomic<int> outcome{0};
+        std::atomic<bool> started{false};
+        weft::run(
+            [&]() -> task<> {
+                auto h = weft::spawn(hour_under_deadline(started, outcome));
+                // Main returns once the child is waiting: the shutdown then cuts it short.
+                (void)co_await weft::testing::yield_until([&] { return started.load(); });
+                co_await weft::yield_now();
+            },
+            weft::runtime_options{.workers = 2});
+        INFO("round " << round);
+        REQUIRE(outcome.load() == 1);
+    }
+}

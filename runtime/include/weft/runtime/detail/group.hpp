@@ -60,6 +60,7 @@ private:
     std::atomic<std::ptrdiff_t> first_{-1};
     std::coroutine_handle<> parent_{};
     cancel_state* parent_cancel_ = nullptr;
+    bool counted_blocked_ = false; // the parent counts as blocked (a join) while it waits
 };
 
 } // namespace weft::detail
