@@ -1,4 +1,10 @@
 // weft::io::address: parsing and printing socket addresses (numeric only; resolve.cpp does DNS).
+//
+// Names reach C string calls here (inet_pton) and in the kernel (a pathname sun_path ends at its
+// first NUL), so a string_view with an embedded NUL would silently mean its prefix: "10.0.0.1\0x"
+// would parse as 10.0.0.1 and "/run/a\0b" would name /run/a. Such input is invalid_argument.
+// Abstract Unix names are the exception: they are bytes whose length the address carries, NULs
+// included, so nothing is cut off and they are kept whole.
 
 #include <weft/io/address.hpp>
 
@@ -70,6 +76,9 @@ address address::ipv6_any(std::uint16_t port) noexcept {
 }
 
 result<address> address::parse(std::string_view host, std::uint16_t port) {
+    if (host.find('\0') != std::string_view::npos) {
+        return std::errc::invalid_argument; // inet_pton would read only the part before it
+    }
     if (host.empty() || host == "*" || host == "0.0.0.0") {
         return ipv4_any(port);
     }
@@ -143,6 +152,9 @@ result<address> address::unix_path(std::string_view path) {
     sun->sun_family = AF_UNIX;
     if (path.empty()) {
         return std::errc::invalid_argument;
+    }
+    if (path.front() != '@' && path.find('\0') != std::string_view::npos) {
+        return std::errc::invalid_argument; // the kernel would use only the part before it
     }
     if (path.size() >= sizeof sun->sun_path) {
         return std::errc::filename_too_long;

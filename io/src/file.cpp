@@ -161,6 +161,9 @@ task<result<std::size_t>> blocking_io(detail::fd_state* st, F f) {
 } // namespace
 
 task<result<file>> file::open(std::string path, int flags, unsigned mode) {
+    if (path.find('\0') != std::string::npos) {
+        co_return std::errc::invalid_argument; // open(2) would use only the part before it
+    }
     if (use_ring()) {
         detail::op_outcome r = co_await open_awaiter{path.c_str(), flags, mode};
         if (r.error) {

@@ -66,6 +66,11 @@ result<std::vector<address>> lookup(const std::string& host, std::uint16_t port)
 } // namespace
 
 task<result<std::vector<address>>> resolve(std::string host, std::uint16_t port) {
+    if (host.find('\0') != std::string::npos) {
+        // getaddrinfo reads a C string: "evil.example\0.trusted.example" would look up
+        // evil.example.
+        co_return std::errc::invalid_argument;
+    }
     if (auto a = address::parse(host, port)) {
         co_return std::vector<address>{*a};
     }

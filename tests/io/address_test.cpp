@@ -79,3 +79,54 @@ TEST_CASE("unix paths, including the abstract namespace", "[io][address]") {
     CHECK(address::unix_path(std::string(200, 'x')).error() == std::errc::filename_too_long);
     CHECK(address::unix_path("").error() == std::errc::invalid_argument);
 }
+
+TEST_CASE("a name with an embedded NUL is invalid_argument, not cut short", "[io][address]") {
+    WEFT_IO_TEST_PROLOGUE();
+    using namespace std::string_view_literals;
+    // C string calls (inet_pton, the kernel's sun_path) would read these only up to the NUL.
+    for (std::string_view bad :
+         {"127.0.0.1\0.evil.example:80"sv,
+          "10.0.0.1:80\0"sv,
+          "10.0.0.1:8\0"
+          "0"sv,
+          "[::1\0]:80"sv,
+          "[::1]\0:80"sv}) {
+        INFO(std::string(bad));
+        auto r = address::parse(bad);
+        REQUIRE(!r);
+        CHECK(r.error() == std::errc::invalid_argument);
+    }
+    auto h = address::parse("10.0.0.1\0.evil.example"sv, 80);
+    REQUIRE(!h);
+    CHECK(h.error() == std::errc::invalid_argument);
+    auto u = address::unix_path("/tmp/weft-nul\0.trusted.sock"sv);
+    REQUIRE(!u);
+    CHECK(u.error() == std::errc::invalid_argument);
+    // The abstract namespace is bytes, NULs included, and the address length says where the name
+    // ends: nothing is cut off, so such a name is kept whole.
+    auto abs = address::unix_path("@weft\0abstract"sv);
+    REQUIRE(abs);
+    CHECK(abs->to_string() == "@weft\0abstract"sv);
+}
+
+TEST_CASE("socket binds and connects refuse a host:port with an embedded NUL", "[io][address]") {
+    WEFT_IO_TEST_PROLOGUE();
+    using namespace std::string_view_literals;
+    constexpr std::string_view bad = "127.0.0.1\0.evil.example:0"sv;
+    std::error_code tcp_bind;
+    std::error_code udp_bind;
+    std::error_code udp_connect;
+    weft::io::testing::run([&]() -> weft::task<> {
+        auto t = weft::io::tcp_listener::bind(bad);
+        tcp_bind = t ? std::error_code{} : t.error();
+        auto u = weft::io::udp_socket::bind(bad);
+        udp_bind = u ? std::error_code{} : u.error();
+        auto s = weft::io::udp_socket::bind("127.0.0.1:0").value();
+        auto c = s.connect("127.0.0.1\0.evil.example:9"sv);
+        udp_connect = c ? std::error_code{} : c.error();
+        co_return;
+    });
+    CHECK(tcp_bind == std::errc::invalid_argument);
+    CHECK(udp_bind == std::errc::invalid_argument);
+    CHECK(udp_connect == std::errc::invalid_argument);
+}

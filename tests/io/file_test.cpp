@@ -334,3 +334,35 @@ TEST_CASE(
     CHECK(right > 0);
     CHECK(leaked_rounds == 0);
 }
+
+TEST_CASE("file paths with an embedded NUL are refused, not cut short", "[io][file]") {
+    WEFT_IO_TEST_PROLOGUE();
+    const std::string path = temp_path("nul");
+    unlink_on_exit cleanup{path};
+    const std::string with_nul = path + std::string("\0.other", 7);
+    std::vector<std::error_code> errors;
+    bool prefix_created = true;
+    run([&]() -> weft::task<> {
+        // A path cut at the NUL would create and then open `path`.
+        auto w = co_await weft::io::write_file(with_nul, std::string_view("x"));
+        errors.push_back(w ? std::error_code{} : w.error());
+        prefix_created = ::access(path.c_str(), F_OK) == 0;
+        auto w2 = co_await weft::io::write_file(path, std::string_view("real"));
+        REQUIRE(w2);
+        auto o = co_await file::open(with_nul);
+        errors.push_back(o ? std::error_code{} : o.error());
+        auto c = co_await file::open(with_nul, O_WRONLY | O_CREAT | O_TRUNC);
+        errors.push_back(c ? std::error_code{} : c.error());
+        auto r = co_await weft::io::read_file(with_nul);
+        errors.push_back(r ? std::error_code{} : r.error());
+        auto s = co_await weft::io::read_file_string(with_nul);
+        errors.push_back(s ? std::error_code{} : s.error());
+        auto wb = co_await weft::io::write_file(with_nul, bytes_of("y"));
+        errors.push_back(wb ? std::error_code{} : wb.error());
+    });
+    CHECK(!prefix_created);
+    REQUIRE(errors.size() == 6);
+    for (const std::error_code& e : errors) {
+        CHECK(e == std::errc::invalid_argument);
+    }
+}

@@ -50,3 +50,29 @@ TEST_CASE("io error codes have names", "[io][resolve]") {
     CHECK(ec.message() == "host not found");
     CHECK(std::error_code(weft::io::errc::unexpected_eof).message() == "unexpected end of stream");
 }
+
+TEST_CASE(
+    "a host with an embedded NUL is invalid_argument, not the part before it", "[io][resolve]") {
+    WEFT_IO_TEST_PROLOGUE();
+    using namespace std::string_literals;
+    // getaddrinfo reads a C string: "localhost\0..." would resolve localhost (from /etc/hosts, no
+    // DNS), "127.0.0.1\0..." would parse as 127.0.0.1.
+    std::vector<std::error_code> errors;
+    bool connect_invalid = false;
+    weft::io::testing::run([&]() -> weft::task<> {
+        for (std::string bad :
+             {"localhost\0.trusted.example"s, "127.0.0.1\0.trusted.example"s, "localhost\0"s}) {
+            auto r = co_await weft::io::resolve(bad, 80);
+            errors.push_back(r ? std::error_code{} : r.error());
+            auto j = co_await weft::io::resolve(bad + ":80");
+            errors.push_back(j ? std::error_code{} : j.error());
+        }
+        auto c = co_await weft::io::tcp_stream::connect("localhost\0.trusted.example:1"s);
+        connect_invalid = !c && c.error() == std::errc::invalid_argument;
+    });
+    REQUIRE(errors.size() == 6);
+    for (const std::error_code& e : errors) {
+        CHECK(e == std::errc::invalid_argument);
+    }
+    CHECK(connect_invalid);
+}

@@ -150,3 +150,29 @@ TEST_CASE("unix connect and bind report missing, stale and busy paths", "[io][un
     CHECK(in_use == std::errc::address_in_use);
     CHECK(refused == std::errc::connection_refused);
 }
+
+TEST_CASE("unix paths with an embedded NUL are refused, not cut short", "[io][unix]") {
+    WEFT_IO_TEST_PROLOGUE();
+    temp_dir dir;
+    const std::string real = dir.file("s.sock");
+    const std::string with_nul = real + std::string("\0.trusted.sock", 14);
+    std::error_code bind_ec;
+    bool bind_made_file = false;
+    std::error_code connect_ec;
+    run([&]() -> weft::task<> {
+        auto b = unix_listener::bind(with_nul);
+        bind_ec = b ? std::error_code{} : b.error();
+        bind_made_file = exists(real);
+        if (b) {
+            b->close();
+        }
+        // Somebody listens at the prefix: a connect cut at the NUL would reach them.
+        auto l = unix_listener::bind(real).value();
+        auto c = co_await unix_stream::connect(with_nul);
+        connect_ec = c ? std::error_code{} : c.error();
+        l.close();
+    });
+    CHECK(bind_ec == std::errc::invalid_argument);
+    CHECK(!bind_made_file);
+    CHECK(connect_ec == std::errc::invalid_argument);
+}

@@ -8,7 +8,9 @@
 //
 // parse() understands "ipv4:port", "[ipv6]:port", "ipv6" forms inside brackets only, ":port" and
 // "*:port" (any IPv4 address), and "localhost:port" (127.0.0.1). Names that need DNS go through
-// weft::io::resolve (resolve.hpp), which does not block a worker.
+// weft::io::resolve (resolve.hpp), which does not block a worker. A host or pathname with an
+// embedded NUL ('\0' inside the string_view) is invalid_argument: it is never cut short at the
+// NUL. Abstract Unix names ("@...") are bytes and keep their NULs.
 //
 // Thread-safety: a value type; distinct objects may be used from different threads freely.
 #pragma once
@@ -51,7 +53,8 @@ public:
     /// A numeric host and a port: "10.0.0.1", "::1", "localhost", "" or "*" (any IPv4).
     static result<address> parse(std::string_view host, std::uint16_t port);
     /// A Unix-domain path; a leading '@' means Linux's abstract namespace. filename_too_long when
-    /// the path does not fit in sockaddr_un.
+    /// the path does not fit in sockaddr_un; invalid_argument when it is empty or a pathname
+    /// (not '@') holds a NUL.
     static result<address> unix_path(std::string_view path);
     /// Copies a raw sockaddr (at most sizeof(sockaddr_storage) bytes).
     static address from_sockaddr(const sockaddr* sa, socklen_t len) noexcept;

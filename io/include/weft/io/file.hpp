@@ -47,7 +47,8 @@ public:
     file() noexcept = default;
 
     /// open(2): flags such as O_RDONLY, O_WRONLY | O_CREAT | O_TRUNC, O_APPEND; O_CLOEXEC is always
-    /// added. `mode` applies when the file is created.
+    /// added. `mode` applies when the file is created. A path with an embedded NUL is
+    /// invalid_argument (here and in the whole-file helpers), never opened as the part before it.
     static task<result<file>> open(std::string path, int flags = O_RDONLY, unsigned mode = 0644);
     /// Adopts a descriptor (any kind pread/pwrite accept).
     static result<file> from_fd(int fd) noexcept;

@@ -6,7 +6,8 @@
 // Numeric hosts ("127.0.0.1", "::1", "[::1]:80", "localhost") are answered at once, on the
 // calling worker. Other names go through getaddrinfo(AI_ADDRCONFIG) on the blocking pool
 // (weft::spawn_blocking), as Tokio does. Errors: weft::io::errc::host_not_found, resolve_again,
-// resolve_failed, or invalid_argument for a malformed "host:port".
+// resolve_failed, or invalid_argument for a malformed "host:port" or a host with an embedded NUL
+// (never looked up as the part before the NUL).
 //
 // Thread-safety: any task, any number at once. Cancellation: getaddrinfo cannot be interrupted;
 // the await completes when it returns (spawn_blocking.hpp). Which thread resumes the awaiter: a
