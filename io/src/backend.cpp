@@ -6,7 +6,9 @@
 //   backend   io_uring or epoll; chosen once per process (choose_once), from WEFT_IO_BACKEND
 //             (epoll | io_uring | uring | auto) or, by default, io_uring when a ring can be set up.
 //   forced    WEFT_IO_BACKEND=io_uring: a worker whose ring cannot be set up gets no reactor
-//             (its ops fail with ENOSYS) instead of the epoll fallback.
+//             (its ops fail with ENOSYS) instead of the epoll fallback. A ring that sets up but
+//             fails the probe's NOP (io_uring_enter denied) still means epoll, with one line on
+//             stderr.
 //
 // Invariants
 //   1. Every reactor the runtime holds was made by reactor_factory, so it is an io_reactor
@@ -19,7 +21,10 @@
 //      op_start (op_protocol.cpp) calls current_io_reactor(), defined here, so a static link that
 //      uses any weft::io operation keeps this file and its registration.
 //   2. The first factory call (or preferred_backend()) raises RLIMIT_NOFILE to its hard limit and
-//      chooses the backend.
+//      chooses the backend. The io_uring probe (uring_probe) sets up a ring and sends a NOP
+//      through it with a bounded wait: some sandboxes allow io_uring_setup and deny
+//      io_uring_enter, and such a ring would leave every operation waiting; it fails over to
+//      epoll (silently unless io_uring was forced).
 //   3. Each worker gets a reactor of that backend; an io_uring ring that fails on one worker
 //      falls back to epoll there, unless io_uring was forced.
 //
@@ -35,6 +40,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -67,7 +73,22 @@ backend choose_backend() noexcept {
     }
     if (want == "io_uring" || want == "uring") {
         g_forced_uring = true;
-        return uring_probe() == 0 ? backend::io_uring : backend::none;
+        bool at_enter = false;
+        int err = uring_probe(&at_enter);
+        if (err == 0) {
+            return backend::io_uring;
+        }
+        if (at_enter) {
+            // A ring that sets up but cannot submit would hang every operation: epoll it is,
+            // said once because io_uring was asked for by name.
+            std::fprintf(
+                stderr,
+                "weft: WEFT_IO_BACKEND=%s: io_uring_enter fails (%s); using epoll\n",
+                env,
+                std::strerror(err));
+            return backend::epoll;
+        }
+        return backend::none;
     }
     if (!want.empty() && want != "auto") {
         std::fprintf(

@@ -56,7 +56,14 @@ io_reactor* current_io_reactor() noexcept;
 /// The reactor factories (uring_reactor.cpp / epoll_reactor.cpp). Null on failure.
 std::unique_ptr<io_reactor> make_uring_reactor(std::size_t index) noexcept;
 std::unique_ptr<io_reactor> make_epoll_reactor(std::size_t index) noexcept;
-/// Probes io_uring once: 0 if a ring can be created, else the errno.
-int uring_probe() noexcept;
+/// Probes io_uring: 0 if a ring can be set up and completes a NOP through io_uring_enter within a
+/// bounded wait; else the errno of the step that failed, and *at_enter (when given) says whether
+/// that was the io_uring_enter / NOP step (the ring could be set up but not used).
+int uring_probe(bool* at_enter = nullptr) noexcept;
+
+/// Test hook (tests/io/uring_fault_test.cpp): while `err` != 0, every io_uring_enter that the
+/// reactors and uring_probe would make fails with -err instead, as under a seccomp filter that
+/// allows io_uring_setup and denies io_uring_enter. Costs the submit path one relaxed load.
+void uring_fail_enter_for_testing(int err) noexcept;
 
 } // namespace weft::io::detail

@@ -19,6 +19,8 @@
 //      order), so async-cancel by user_data can never hit a later op that reuses the address.
 //   4. unpark() is never lost: it writes the eventfd whenever it finds the owner parked, and
 //      park() re-checks the park word after announcing itself, with the eventfd read armed.
+//   5. A submit never drops an SQE: each one reaches the kernel, or its op is completed with the
+//      error of the io_uring_enter that failed to submit it (below, "A failed submit").
 //
 // Rejected approaches
 //   - Submitting every SQE at once (one syscall per op): the scheduler's poll/park points batch
@@ -34,6 +36,10 @@
 //     this very worker, so it can queue the cancel SQE directly.
 //   - One accept SQE per accept() call: a multishot accept keeps accepting while the acceptor
 //     task is busy, one CQE per connection.
+//   - Retrying a failed submit, or moving its ops to epoll: an io_uring_enter denied by a seccomp
+//     filter (EPERM) stays denied, so retrying spins and the ops wait forever; and an op belongs
+//     to the ring that holds its SQE, so there is nothing to move mid-flight. The fallback to
+//     epoll happens once, at start-up, when the probe's NOP fails (backend.cpp).
 //   - Multishot recv into a provided-buffer ring for stream reads (one armed recv per stream,
 //     bytes copied from the kernel's buffer into the reader's): built and tested, then
 //     measured 6-8% slower than one-shot recv on the echo
@@ -44,6 +50,8 @@
 //     the same without any runtime: its multishot mode is no cheaper than its one-shot mode.
 //
 // Current approach
+//   Start-up (backend.cpp, uring_probe): a 4-entry ring must complete one NOP within a second,
+//   or the process uses epoll; a ring that sets up but cannot submit would hang every op.
 //   Setup: SQ 256 entries, CQ 4096 (16x), flags SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG |
 //   SUBMIT_ALL; on EINVAL COOP_TASKRUN | TASKRUN_FLAG | SUBMIT_ALL; then plain. io_uring_ring_
 //   dontfork so a forked child never sees the ring; the ring fd registered (io_uring_enter skips
@@ -63,6 +71,19 @@
 //     2. park word: exchange(parked); if it was `notified`, return at once (an unpark came);
 //     3. io_uring_submit_and_wait_timeout(1, deadline): submits and sleeps in one syscall;
 //     4. park word: end_park() (running again); drain the inbox; reap.
+//   A failed submit: every io_uring_enter goes through submit(), submit_and_get_events() or
+//   submit_and_wait(). When one fails with an error that will not go away by itself (anything but
+//   EINTR, ETIME, EAGAIN, EBUSY; seccomp's EPERM is the case that matters), the kernel has
+//   consumed none of the SQEs (it checks the call before it reads the SQ), so take_back_sqes
+//   notes the user_data of every SQE from the kernel's head to our tail, with the error, and
+//   rewinds the tail. The next flush_and_reap (or park) handles each one as the CQE it will never
+//   get, res = the error and no F_MORE: the op's task resumes with EPERM, a multishot accept's
+//   waiters get it, the eventfd poll is re-armed by the next park. Handling is deferred, not done
+//   inside the failing call, because sqe() submits when the SQ is full and its callers may hold a
+//   descriptor's lock. A park whose wait itself fails sleeps in poll(2) on the eventfd instead,
+//   reading it empty (the one time it is read), so a broken ring does not spin its worker. Ops
+//   already in the kernel before the failures began complete only when an enter succeeds again.
+//   Test hook: uring_fail_enter_for_testing (io_reactor.hpp) makes every enter fail.
 //   unpark(): notify() (exchange(notified)); if it was `parked`, write 1 to the eventfd. The
 //   eventfd is never read: its multishot poll posts one CQE per write (edge-like), and the counter
 //   cannot realistically overflow (one increment per park at most). Cancellation of a ring op
@@ -90,9 +111,11 @@
 #include <liburing.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -106,6 +129,22 @@ namespace {
 constexpr unsigned sq_entries = 256;
 constexpr unsigned cq_entries = 4096;
 constexpr std::size_t ready_cap = 64;
+
+// uring_fail_enter_for_testing: the errno every io_uring_enter fails with, 0 normally. Written by
+// a test, read (relaxed: no data hangs off it) before each submit.
+std::atomic<int> g_fail_enter{0};
+
+int injected_enter_error() noexcept {
+    const int e = g_fail_enter.load(std::memory_order_relaxed);
+    return e != 0 ? -e : 0;
+}
+
+/// An io_uring_enter failure that consumed no SQE and will not go away by itself (seccomp's
+/// EPERM, ENOSYS, EBADF, ...). Not: a signal (EINTR), a wait that timed out (ETIME), or a kernel
+/// short of memory or CQ space for now (EAGAIN, EBUSY): those keep their SQEs for the next flush.
+bool hard_enter_error(int rc) noexcept {
+    return rc < 0 && rc != -EINTR && rc != -ETIME && rc != -EAGAIN && rc != -EBUSY;
+}
 
 int init_ring(io_uring& ring) noexcept {
     const unsigned base = IORING_SETUP_CQSIZE;
@@ -130,15 +169,43 @@ int init_ring(io_uring& ring) noexcept {
 
 } // namespace
 
-int uring_probe() noexcept {
+void uring_fail_enter_for_testing(int err) noexcept {
+    g_fail_enter.store(err, std::memory_order_relaxed);
+}
+
+int uring_probe(bool* at_enter) noexcept {
+    if (at_enter != nullptr) {
+        *at_enter = false;
+    }
     io_uring ring;
     io_uring_params p{};
     int err = io_uring_queue_init_params(4, &ring, &p);
     if (err < 0) {
         return -err;
     }
+    // A ring that can be set up may still be unusable: a seccomp filter can allow io_uring_setup
+    // and deny io_uring_enter. One NOP through the ring, with a bounded wait, tells.
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    io_uring_prep_nop(s);
+    io_uring_sqe_set_data64(s, 0x77656674); // "weft"
+    int rc = injected_enter_error();
+    io_uring_cqe* cqe = nullptr;
+    if (rc == 0) {
+        __kernel_timespec ts{1, 0};
+        rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
+        if (rc >= 0 && cqe == nullptr) {
+            rc = io_uring_peek_cqe(&ring, &cqe);
+        }
+    }
+    int result = 0;
+    if (rc < 0 || cqe == nullptr || cqe->user_data != 0x77656674 || cqe->res < 0) {
+        result = rc < 0 ? -rc : (cqe != nullptr && cqe->res < 0 ? -cqe->res : EIO);
+        if (at_enter != nullptr) {
+            *at_enter = true;
+        }
+    }
     io_uring_queue_exit(&ring);
-    return 0;
+    return result;
 }
 
 class uring_reactor final : public io_reactor {
@@ -162,6 +229,15 @@ public:
     void sweep() noexcept;
 
 private:
+    // Every io_uring_enter goes through these three (the test hook, then liburing; a hard
+    // failure hands the SQEs back as completions: take_back_sqes).
+    int submit() noexcept;
+    int submit_and_get_events() noexcept;
+    int submit_and_wait(__kernel_timespec* ts) noexcept;
+    void take_back_sqes(int err) noexcept;
+    bool failed_has_ops() const noexcept;
+    std::size_t reap_failed() noexcept;
+    void wait_eventfd(std::int64_t rel_ns) noexcept;
     io_uring_sqe* sqe() noexcept;
     void prep(op& o) noexcept;
     void prep_cancel(op& o) noexcept;
@@ -198,6 +274,11 @@ private:
     std::atomic<op*> inbox_{nullptr};     // cancel requests: any thread pushes, owner drains
     std::atomic<std::size_t> pending_{0}; // ops in flight or awaiting the drain (owner writes)
     std::vector<fd_state*> listeners_;    // owner: listeners whose multishot this ring holds
+    struct failed_sqe {
+        std::uint64_t ud;
+        std::int32_t res;
+    };
+    std::vector<failed_sqe> failed_; // owner: SQEs a failed enter handed back, not yet handled
 };
 
 std::unique_ptr<io_reactor> make_uring_reactor(std::size_t index) noexcept {
@@ -215,6 +296,7 @@ bool uring_reactor::init() noexcept {
         return false;
     }
     ring_ok_ = true;
+    failed_.reserve(2 * sq_entries); // what two failed enters in a row can hand back
     (void)io_uring_ring_dontfork(&ring_);
     efd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     // The ring's own descriptor registered: io_uring_enter skips its fget/fput (an optimisation;
@@ -244,10 +326,100 @@ uring_reactor::~uring_reactor() {
     }
 }
 
+int uring_reactor::submit() noexcept {
+    int rc = injected_enter_error();
+    if (rc == 0) {
+        rc = io_uring_submit(&ring_);
+    }
+    if (hard_enter_error(rc)) {
+        take_back_sqes(rc);
+    }
+    return rc;
+}
+
+int uring_reactor::submit_and_get_events() noexcept {
+    int rc = injected_enter_error();
+    if (rc == 0) {
+        rc = io_uring_submit_and_get_events(&ring_);
+    }
+    if (hard_enter_error(rc)) {
+        take_back_sqes(rc);
+    }
+    return rc;
+}
+
+int uring_reactor::submit_and_wait(__kernel_timespec* ts) noexcept {
+    int rc = injected_enter_error();
+    if (rc == 0) {
+        io_uring_cqe* cqe = nullptr;
+        rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, ts, nullptr);
+    }
+    if (hard_enter_error(rc)) {
+        take_back_sqes(rc);
+    }
+    return rc;
+}
+
+void uring_reactor::take_back_sqes(int err) noexcept {
+    // The enter failed before the kernel read the SQ (it checks the call and its permission
+    // first), so every SQE from the kernel's head to our tail is still ours: note each one's
+    // user_data with the error, then rewind the tail to the head. Nothing else reads the SQ
+    // between our own enters (no SQPOLL; only the owner touches the ring, invariant 1).
+    io_uring_sq& sq = ring_.sq;
+    const unsigned head = io_uring_smp_load_acquire(sq.khead);
+    for (unsigned i = head; i != sq.sqe_tail; ++i) {
+        const std::uint64_t ud = sq.sqes[sq.array[i & sq.ring_mask]].user_data;
+        if (ud != LIBURING_UDATA_TIMEOUT) { // liburing's own wait timeout (kernels without EXT_ARG)
+            failed_.push_back({ud, err});
+        }
+    }
+    sq.sqe_head = head;
+    sq.sqe_tail = head;
+    io_uring_smp_store_release(sq.ktail, head);
+}
+
+bool uring_reactor::failed_has_ops() const noexcept {
+    // Cancel SQEs (user_data 0) and the eventfd poll resume nobody.
+    return std::any_of(failed_.begin(), failed_.end(), [this](const failed_sqe& f) {
+        return f.ud != 0 && f.ud != reinterpret_cast<std::uintptr_t>(&wake_tag_);
+    });
+}
+
+std::size_t uring_reactor::reap_failed() noexcept {
+    // Each handed-back SQE is handled as its CQE would have been, with res = the enter's error
+    // and no IORING_CQE_F_MORE: the op's task resumes with it, a listener's waiters get it, the
+    // eventfd poll counts as disarmed. Handlers may hand back more (index loop, copies).
+    std::size_t woken = 0;
+    for (std::size_t i = 0; i < failed_.size(); ++i) {
+        const failed_sqe f = failed_[i];
+        woken += on_cqe(f.ud, f.res, 0);
+    }
+    failed_.clear();
+    return woken;
+}
+
+void uring_reactor::wait_eventfd(std::int64_t rel_ns) noexcept {
+    // The ring cannot wait for us (its enter fails): sleep on the eventfd that unpark() writes,
+    // and read it empty, since no ring poll consumes its edge now.
+    int ms = -1;
+    if (rel_ns >= 0) {
+        ms = static_cast<int>(std::min<std::int64_t>((rel_ns + 999'999) / 1'000'000, 1 << 30));
+    }
+    pollfd p{efd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) > 0) {
+        std::uint64_t v = 0;
+        ssize_t n = ::read(efd_, &v, sizeof v);
+        (void)n;
+    }
+}
+
 io_uring_sqe* uring_reactor::sqe() noexcept {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
     while (s == nullptr) {
-        (void)io_uring_submit(&ring_); // SQ full: push what we have (CQEs are reaped later)
+        // SQ full: push what we have (CQEs are reaped later). A hard failure hands the SQEs
+        // back (failed_, handled by the next flush_and_reap, not here: a caller may hold a
+        // descriptor's lock), which makes room as well.
+        (void)submit();
         s = io_uring_get_sqe(&ring_);
     }
     return s;
@@ -421,8 +593,9 @@ void uring_reactor::sweep() noexcept {
             return;
         }
         __kernel_timespec ts{0, 1'000'000};
-        io_uring_cqe* cqe = nullptr;
-        (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        if (hard_enter_error(submit_and_wait(&ts))) {
+            wait_eventfd(1'000'000); // the ring cannot wait: do not spin through the rounds
+        }
     }
 }
 
@@ -430,9 +603,13 @@ std::size_t uring_reactor::flush_and_reap() noexcept {
     unsigned kflags = IO_URING_READ_ONCE(*ring_.sq.kflags);
     if (io_uring_sq_ready(&ring_) > 0 ||
         (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0) {
-        (void)io_uring_submit_and_get_events(&ring_);
+        (void)submit_and_get_events();
     }
-    return reap();
+    std::size_t woken = reap();
+    if (!failed_.empty()) [[unlikely]] {
+        woken += reap_failed();
+    }
+    return woken;
 }
 
 std::size_t uring_reactor::reap() noexcept {
@@ -709,6 +886,9 @@ void uring_reactor::park(std::int64_t deadline_ns) noexcept {
     if (maybe_sweep()) {
         return; // the sweep made tasks runnable (or tried to): let the scheduler look again
     }
+    if (!failed_.empty() && reap_failed() != 0) [[unlikely]] {
+        return; // ops a full SQ's failed submit handed back ended: their tasks are runnable
+    }
     if (!wake_armed_) {
         io_uring_sqe* s = sqe();
         io_uring_prep_poll_multishot(s, efd_, POLLIN);
@@ -732,14 +912,19 @@ void uring_reactor::park(std::int64_t deadline_ns) noexcept {
         ts.tv_sec = rel / 1'000'000'000;
         ts.tv_nsec = rel % 1'000'000'000;
     }
-    io_uring_cqe* cqe = nullptr;
-    (void)io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, rel >= 0 ? &ts : nullptr, nullptr);
+    const int rc = submit_and_wait(rel >= 0 ? &ts : nullptr);
+    if (hard_enter_error(rc) && !failed_has_ops()) {
+        wait_eventfd(rel); // the ring could not sleep for us, and no op ended with the failure
+    }
     park_.end_park(); // synchronizes with the unpark() that woke us
 
     if (inbox_.load(std::memory_order_relaxed) != nullptr) {
         drain_inbox();
     }
     reap();
+    if (!failed_.empty()) [[unlikely]] {
+        reap_failed();
+    }
 }
 
 void uring_reactor::unpark() noexcept {

@@ -5,11 +5,12 @@
 // The backend is chosen once per process, the first time a runtime starts a worker:
 //   - WEFT_IO_BACKEND=epoll forces the epoll fallback (tests run every io test on both);
 //   - WEFT_IO_BACKEND=io_uring (or uring) insists on io_uring: if it cannot be set up, workers get
-//     no reactor and every I/O operation fails with std::errc::function_not_supported;
-//   - otherwise (unset or "auto") io_uring is used when io_uring_queue_init works, and epoll when
-//   it
-//     fails with ENOSYS / EPERM / EACCES (seccomp profiles, the io_uring_disabled sysctl, RHEL 9)
-//     or any other error.
+//     no reactor and every I/O operation fails with std::errc::function_not_supported; if a ring
+//     sets up but cannot complete a NOP (io_uring_enter denied), epoll is used and one line on
+//     stderr says so;
+//   - otherwise (unset or "auto") io_uring is used when a ring sets up and completes a NOP, and
+//     epoll when that fails with ENOSYS / EPERM / EACCES (seccomp profiles, the
+//     io_uring_disabled sysctl, RHEL 9) or any other error.
 // Every worker owns its own ring (or epoll instance). Both backends give the same API and the
 // same semantics; io_uring batches submissions and never retries a syscall on EAGAIN.
 // Starting the first runtime also raises the soft RLIMIT_NOFILE to the hard limit, as Go does.
@@ -28,8 +29,9 @@ enum class backend {
 /// The process-wide backend (none before the first runtime has started).
 backend current_backend() noexcept;
 
-/// True when this process can set up an io_uring ring (probed once, cached). Tests use it to
-/// exit 77 (skipped) when io_uring is unavailable and the epoll backend was not asked for.
+/// True when this process can set up an io_uring ring and submit to it (probed once, cached).
+/// Tests use it to exit 77 (skipped) when io_uring is unavailable and the epoll backend was not
+/// asked for.
 bool io_uring_available() noexcept;
 
 /// The backend the next runtime will use: WEFT_IO_BACKEND, else io_uring when available.
