@@ -7,10 +7,17 @@
 //            claims again (the runner may have failed, leaving the state idle).
 //
 // Invariants
-//   1. The state moves idle -> running -> done | idle, every step under list_.lock; done is final.
+//   1. The state (in list_.word, above the waiting bit) moves idle -> running under list_.lock,
+//      then running -> done | idle by the runner: one CAS when the waiting bit is clear, else
+//      under list_.lock; done is final.
 //   2. Exactly one runner at a time; f runs with no lock held (it may await anything).
-//   3. A waiter sleeps only while the state is running (checked under the lock), and the runner
-//      wakes every waiter under the same lock when it leaves running: no wake-up is lost.
+//   3. A waiter sleeps only while the state is running: under the lock it sets the waiting bit
+//      by a CAS that still sees running, and enqueues. The runner's CAS that leaves running
+//      either sees the bit (it then takes the lock and wakes every waiter) or made the waiter's
+//      CAS fail: no wake-up is lost.
+//   4. After the operation that lets a caller proceed, the runner touches the once only if some
+//      caller is still queued: a caller that sees done may free the once at once, while a queued
+//      one keeps it alive until it is woken, after the unlock.
 //
 // Rejected approaches
 //   - Go's rule that a panicking f counts as done: in C++ the exception reaches the caller, and a
@@ -21,8 +28,8 @@
 // Current approach, in steps
 //   call(f): loop { claim: done -> return; idle -> become the runner; running -> wait (arm, lock,
 //     re-check, enqueue, suspend) and claim again once woken; cancelled -> return the error }.
-//     The runner runs f; finish(ok) sets done (or idle on an exception) under the lock, takes
-//     every waiter, unlocks, wakes them.
+//     The runner runs f; finish(ok) sets done (or idle on an exception): by one CAS if the
+//     waiting bit is clear, else under the lock, taking every waiter, then unlocks, wakes them.
 //
 // References
 //   Go src/sync/once.go (fast path on a done flag, slow path under a mutex); C++11 std::call_once
@@ -39,10 +46,19 @@ once::~once() {
 }
 
 void once::finish(bool ok) noexcept {
+    const std::uint64_t next = (ok ? done : idle) << 1;
+    std::uint64_t s = list_.word.load(std::memory_order_relaxed);
+    while ((s & detail::notify_list::waiting_bit) == 0) {
+        // release: f's effects happen-before every caller that sees done. Nobody waits: this
+        // CAS is the last touch (a caller that sees done may free the once at once).
+        if (list_.word.compare_exchange_weak(
+                s, next, std::memory_order_release, std::memory_order_relaxed)) {
+            return;
+        }
+    }
     detail::wake_list wl;
     list_.lock.lock();
-    // release: f's effects happen-before every caller that sees done.
-    state_.store(ok ? done : idle, std::memory_order_release);
+    list_.word.store(next, std::memory_order_release); // clears the waiting bit too
     list_.take_all(wl);
     list_.lock.unlock();
     wl.wake_all();
@@ -72,11 +88,26 @@ bool once_claim::suspend() noexcept {
         role_ = once_role::cancelled;
         return false;
     }
-    const std::uint8_t s = o_->state_.load(std::memory_order_acquire);
-    if (s == once::done) {
+    std::uint64_t s = l.word.load(std::memory_order_acquire);
+    for (;;) {
+        if ((s >> 1) != once::running || !may_wait) {
+            break;
+        }
+        // The runner's finish() may CAS the word meanwhile (without the lock): set the waiting
+        // bit only while it still says running, so that finish() takes the lock and wakes us.
+        if (l.word.compare_exchange_weak(
+                s,
+                s | notify_list::waiting_bit,
+                std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
+            break;
+        }
+    }
+    if ((s >> 1) == once::done) {
         role_ = once_role::done;
-    } else if (s == once::idle) {
-        o_->state_.store(once::running, std::memory_order_relaxed);
+    } else if ((s >> 1) == once::idle) {
+        // Nobody else changes an idle word (there is no runner), and nobody waits on it.
+        l.word.store(once::running << 1, std::memory_order_relaxed);
         role_ = once_role::run; // a cancelled task may still run f: it is not a wait
     } else if (!may_wait) {
         role_ = once_role::cancelled;

@@ -1,8 +1,11 @@
 // wait_group: a counter and a notify_list; the algorithm is event.cpp's (condition: count == 0).
 //
 // Vocabulary, invariants and protocol: see event.cpp. Specific to the wait group:
-//   - add() is one RMW (acq_rel: every done() happens-before the one that reaches zero and its
-//     release of the waiters); only the add() that brings the counter to zero takes the lock.
+//   - add() is one RMW on the list's word (acq_rel: every done() happens-before the one that
+//     reaches zero and its release of the waiters); only the add() that brings the counter to
+//     zero while the waiting bit is set takes the lock. With nobody queued that RMW is done()'s
+//     last touch: after the operation that lets a waiter proceed, nothing touches the group (Go's
+//     `wg.Wait(); return` may free it at once; Go's Add likewise skips the semaphore then).
 //   - Unlike Go, a wait that is still waiting when a new round starts (add from zero) keeps
 //     waiting for that round: it was not released, because the counter never read zero for it.
 //
@@ -20,9 +23,14 @@ wait_group::~wait_group() {
 }
 
 void wait_group::add(std::int64_t delta) noexcept {
-    const std::int64_t now = count_.fetch_add(delta, std::memory_order_acq_rel) + delta;
+    const std::uint64_t step = static_cast<std::uint64_t>(delta) << 1;
+    // acq_rel: every done() happens-before the one that reaches zero, and that one before the
+    // waits it lets through (their acquire load of the word).
+    const std::uint64_t old = list_.word.fetch_add(step, std::memory_order_acq_rel);
+    const std::int64_t now = count_in(old + step);
     WEFT_ASSERT(now >= 0, "weft::sync::wait_group: negative counter (more done() than add())");
-    if (now == 0 && delta != 0) {
+    // Nobody queued: that RMW was the last touch (a waiter that saw zero may have freed us).
+    if (now == 0 && delta != 0 && (old & detail::notify_list::waiting_bit) != 0) {
         list_.release_all();
     }
 }

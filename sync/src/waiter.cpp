@@ -112,12 +112,31 @@ void notify_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
     auto* w = static_cast<notify_waiter*>(h);
     cancel_wait(w, w->list->lock, [](task_waiter* t, wake_list&) noexcept {
         auto* nw = static_cast<notify_waiter*>(t);
-        nw->list->waiters.remove(nw);
+        notify_list& l = *nw->list;
+        l.waiters.remove(nw);
+        if (l.waiters.empty()) {
+            l.word.fetch_and(~notify_list::waiting_bit, std::memory_order_acq_rel);
+        }
     });
 }
 
-bool notify_suspend(
-    notify_waiter& w, ready_fn ready, const void* ctx, weft::detail::blocked_on kind) noexcept {
+bool notify_ready_or_mark(notify_list& l, ready_fn ready) noexcept {
+    // acquire: pairs with the releaser's RMW (the condition and what it publishes).
+    std::uint64_t s = l.word.load(std::memory_order_acquire);
+    while (!ready(s)) {
+        // acq_rel: a releaser whose RMW comes after this one sees the bit, and takes the lock.
+        if (l.word.compare_exchange_weak(
+                s,
+                s | notify_list::waiting_bit,
+                std::memory_order_acq_rel,
+                std::memory_order_acquire)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool notify_suspend(notify_waiter& w, ready_fn ready, weft::detail::blocked_on kind) noexcept {
     if (!w.arm()) {
         return false;
     }
@@ -127,7 +146,7 @@ bool notify_suspend(
         l.lock.unlock();
         return false;
     }
-    if (ready(ctx)) {
+    if (notify_ready_or_mark(l, ready)) {
         w.state = wait_state::done;
         l.lock.unlock();
         return false;
@@ -139,7 +158,7 @@ bool notify_suspend(
     return true;
 }
 
-void notify_block(notify_list& l, ready_fn ready, const void* ctx) noexcept {
+void notify_block(notify_list& l, ready_fn ready) noexcept {
     WEFT_ASSERT(
         weft::detail::current_worker() == nullptr,
         "weft::sync: a blocking_wait called on a weft worker (it would block the worker; "
@@ -147,7 +166,7 @@ void notify_block(notify_list& l, ready_fn ready, const void* ctx) noexcept {
     notify_waiter w(&l);
     w.bind_thread();
     l.lock.lock();
-    if (ready(ctx)) {
+    if (notify_ready_or_mark(l, ready)) {
         l.lock.unlock();
         return;
     }

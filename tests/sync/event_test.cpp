@@ -84,3 +84,16 @@ TEST_CASE("a cancelled event wait reports the error", "[sync][event]") {
         CHECK(ec == std::errc::operation_canceled);
     });
 }
+
+TEST_CASE(
+    "stress: set() leaves the event alone once a waiter may have returned and freed it",
+    "[.][stress][sync][event]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] { return new event; },
+        [](event& ev) { return ev.is_set(); },
+        [](event& ev) { ev.set(); },
+        [](event& ev) -> task<bool> { co_return (co_await ev.wait()).has_value(); });
+    CHECK(failed == 0);
+}

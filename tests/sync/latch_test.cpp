@@ -108,3 +108,16 @@ TEST_CASE(
     CHECK(out.died());
     CHECK(out.err.find("count_down below zero") != std::string::npos);
 }
+
+TEST_CASE(
+    "stress: count_down() leaves the latch alone once a waiter may have returned and freed it",
+    "[.][stress][sync][latch]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] { return new latch(1); },
+        [](latch& l) { return l.try_wait(); },
+        [](latch& l) { l.count_down(); },
+        [](latch& l) -> task<bool> { co_return (co_await l.wait()).has_value(); });
+    CHECK(failed == 0);
+}

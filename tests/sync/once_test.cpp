@@ -137,3 +137,44 @@ TEST_CASE(
         CHECK(runs.load() == 1); // only the runner's f ran
     });
 }
+
+namespace {
+
+/// A once, and whether its releaser has started running f.
+struct once_box {
+    once o;
+    std::atomic<bool> started{false};
+    std::atomic<int> runs{0};
+};
+
+} // namespace
+
+TEST_CASE(
+    "stress: the runner leaves the once alone once a caller may have returned and freed it",
+    "[.][stress][sync][once]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    std::atomic<int> waiter_ran{0};
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] { return new once_box; },
+        [](once_box& b) { return b.o.is_done(); },
+        [](once_box& b) {
+            return b.o.call([&b] {
+                b.runs.fetch_add(1, std::memory_order_relaxed);
+                b.started.store(true, std::memory_order_release);
+            });
+        },
+        [&waiter_ran](once_box& b) -> task<bool> {
+            // Only once the releaser is running f: a waiter that ran f itself would free the
+            // once while the releaser still waits in call().
+            co_await weft::testing::yield_until(
+                [&b] { return b.started.load(std::memory_order_acquire); });
+            if (b.o.is_done()) {
+                co_return b.runs.load(std::memory_order_relaxed) == 1; // done: free it at once
+            }
+            auto r = co_await b.o.call([&waiter_ran] { waiter_ran.fetch_add(1); });
+            co_return r.has_value() && b.runs.load(std::memory_order_relaxed) == 1;
+        });
+    CHECK(failed == 0);
+    CHECK(waiter_ran.load() == 0);
+}

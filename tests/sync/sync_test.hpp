@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <utility>
 
 #include <fcntl.h>
@@ -124,6 +126,67 @@ private:
     std::atomic<std::int64_t> dup_{0};
     std::atomic<std::int64_t> bad_{0};
 };
+
+/// Stress for the rule that whoever lets a waiter proceed never touches the primitive afterwards:
+/// the waiter may free it as soon as its wait returns (Go's `wg.Wait(); return`, the primitive on
+/// the waiter's frame or deleted right after the wait). Each round heap-allocates a primitive
+/// (`make()`) and hands it to a releaser that calls `release(*p)`: a plain thread on even rounds,
+/// a task on odd ones (on another worker: the waiter never yields while it watches); a `release`
+/// that returns a task is awaited by a task on every round. The waiter
+/// first spins until `ready(*p)` on every other pair of rounds (so that its wait takes the path
+/// that does not wait at all, racing the releaser's last instructions), then runs `wait(*p)` (a
+/// task<bool>, true if the wait succeeded) and deletes the primitive the moment it returns.
+/// Returns how many waits failed. Meaningful under AddressSanitizer, where a late touch is a
+/// heap-use-after-free.
+template <class Make, class Ready, class Release, class Wait>
+int last_touch_stress(int rounds, Make make, Ready ready, Release release, Wait wait) {
+    using prim = std::remove_pointer_t<decltype(make())>;
+    std::atomic<prim*> slot{nullptr};
+    std::atomic<bool> stop{false};
+    std::thread releaser([&] {
+        while (!stop.load(std::memory_order_acquire)) {
+            if constexpr (!std::is_void_v<decltype(release(std::declval<prim&>()))>) {
+                break; // only tasks release
+            } else if (prim* p = slot.exchange(nullptr, std::memory_order_acq_rel)) {
+                release(*p);
+            } else {
+                std::this_thread::yield();
+            }
+        }
+    });
+    int failed = 0;
+    run_on(
+        2,
+        [&]() -> task<> {
+            for (int round = 0; round < rounds; ++round) {
+                prim* p = make();
+                if constexpr (std::is_void_v<decltype(release(*p))>) {
+                    if (round % 2 == 0) {
+                        slot.store(p, std::memory_order_release);
+                    } else {
+                        weft::go([](Release* r, prim* q) -> task<> {
+                            (*r)(*q);
+                            co_return;
+                        }(&release, p));
+                    }
+                } else {
+                    weft::go([](Release* r, prim* q) -> task<> {
+                        (void)co_await (*r)(*q);
+                    }(&release, p));
+                }
+                if ((round / 2) % 2 == 0) {
+                    (void)spin_until([&] { return ready(*p); });
+                }
+                const bool ok = co_await wait(*p);
+                delete p; // at once: nothing may touch it after the wait returned
+                failed += ok ? 0 : 1;
+            }
+        },
+        /*detect_deadlock=*/false); // a wait for the plain thread looks like a deadlock
+    stop.store(true, std::memory_order_release);
+    releaser.join();
+    return failed;
+}
 
 /// Stress-test sizes shrink under the sanitizers (they are 5-20 times slower).
 inline constexpr bool under_sanitizer =

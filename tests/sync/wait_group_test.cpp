@@ -135,6 +135,23 @@ TEST_CASE("blocking_wait lets a plain thread wait for tasks", "[sync][wait_group
 }
 
 TEST_CASE(
+    "stress: done() leaves the group alone once a waiter may have returned and freed it",
+    "[.][stress][sync][wait_group]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] {
+            auto* wg = new wait_group;
+            wg->add(1);
+            return wg;
+        },
+        [](wait_group& wg) { return wg.count() == 0; },
+        [](wait_group& wg) { wg.done(); },
+        [](wait_group& wg) -> task<bool> { co_return (co_await wg.wait()).has_value(); });
+    CHECK(failed == 0);
+}
+
+TEST_CASE(
     "misuse: a negative wait_group counter aborts with a message", "[sync][wait_group][death]") {
     auto out = weft::testing::run_in_child([] {
         wait_group wg;

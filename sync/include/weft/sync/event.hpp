@@ -20,14 +20,16 @@
 #include <weft/sync/detail/notify_list.hpp>
 
 #include <atomic>
+#include <cstdint>
 
 namespace weft::sync {
 
 /// A manual-reset event; see the file comment.
 class event {
 public:
-    explicit event(bool initially_set = false) noexcept
-        : set_(initially_set) {}
+    explicit event(bool initially_set = false) noexcept {
+        list_.word.store(initially_set ? set_bit : 0, std::memory_order_relaxed);
+    }
     ~event();
     event(const event&) = delete;
     event& operator=(const event&) = delete;
@@ -35,9 +37,9 @@ public:
     /// Sets the event and releases every waiter.
     void set() noexcept;
     /// Clears the event; later waits wait for the next set().
-    void reset() noexcept { set_.store(false, std::memory_order_relaxed); }
+    void reset() noexcept { list_.word.fetch_and(~set_bit, std::memory_order_relaxed); }
     /// True while set (a snapshot).
-    bool is_set() const noexcept { return ready(); }
+    bool is_set() const noexcept { return ready_in(list_.word.load(std::memory_order_acquire)); }
 
     /// `co_await ev.wait()`: result<void>; completes once the event is set.
     detail::notify_awaitable<event> wait() noexcept {
@@ -53,12 +55,12 @@ private:
     template <class Prim>
     friend void detail::notify_block_on(Prim*) noexcept;
 
-    // acquire: pairs with set()'s release store.
-    bool ready() const noexcept { return set_.load(std::memory_order_acquire); }
+    // The flag lives in list_.word above the waiting bit.
+    static constexpr std::uint64_t set_bit = 2;
+    static bool ready_in(std::uint64_t word) noexcept { return (word & set_bit) != 0; }
     detail::notify_list& waitlist() noexcept { return list_; }
 
-    std::atomic<bool> set_; // written by set()/reset() of any thread; read by waiters
-    detail::notify_list list_;
+    detail::notify_list list_; // word: set_bit | waiting bit; set_bit written by set()/reset()
 };
 
 } // namespace weft::sync

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace weft::sync {
 
@@ -56,12 +57,13 @@ private:
     template <class Prim>
     friend void detail::notify_block_on(Prim*) noexcept;
 
-    // acquire: pairs with count_down's release RMW.
-    bool ready() const noexcept { return count_.load(std::memory_order_acquire) == 0; }
+    // acquire: pairs with count_down's RMW.
+    bool ready() const noexcept { return ready_in(list_.word.load(std::memory_order_acquire)); }
+    // The count lives in list_.word above the waiting bit.
+    static bool ready_in(std::uint64_t word) noexcept { return (word >> 1) == 0; }
     detail::notify_list& waitlist() noexcept { return list_; }
 
-    std::atomic<std::ptrdiff_t> count_; // decremented by count_down of any thread
-    detail::notify_list list_;
+    detail::notify_list list_; // word: count << 1 | waiting bit, decremented by count_down
 };
 
 } // namespace weft::sync

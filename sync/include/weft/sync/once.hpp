@@ -115,18 +115,20 @@ public:
     }
 
     /// True once a call has completed normally.
-    bool is_done() const noexcept { return state_.load(std::memory_order_acquire) == done; }
+    bool is_done() const noexcept {
+        return (list_.word.load(std::memory_order_acquire) >> 1) == done;
+    }
 
 private:
     friend class detail::once_claim;
 
-    static constexpr std::uint8_t idle = 0, running = 1, done = 2;
+    static constexpr std::uint64_t idle = 0, running = 1, done = 2;
 
     void finish(bool ok) noexcept;
 
-    // idle -> running (under list_.lock, by the caller that will run f) -> done or back to idle
-    // (under list_.lock, by that caller). Read lock-free by the fast path.
-    std::atomic<std::uint8_t> state_{idle};
+    // list_.word: state << 1 | waiting bit. idle -> running (under list_.lock, by the caller
+    // that will run f) -> done or back to idle (by that caller: one CAS if nobody waits, else
+    // under list_.lock). Read lock-free by the fast path.
     detail::notify_list list_; // callers waiting for the runner
 };
 

@@ -25,7 +25,6 @@
 
 #include <weft/sync/detail/notify_list.hpp>
 
-#include <atomic>
 #include <cstdint>
 
 namespace weft::sync {
@@ -44,7 +43,9 @@ public:
     /// add(-1).
     void done() noexcept { add(-1); }
     /// The counter (a snapshot).
-    std::int64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+    std::int64_t count() const noexcept {
+        return count_in(list_.word.load(std::memory_order_relaxed));
+    }
     /// `co_await wg.wait()`: result<void>; completes once the counter is zero.
     detail::notify_awaitable<wait_group> wait() noexcept {
         return detail::notify_awaitable<wait_group>(this);
@@ -59,12 +60,14 @@ private:
     template <class Prim>
     friend void detail::notify_block_on(Prim*) noexcept;
 
-    // acquire: pairs with add()'s release RMW.
-    bool ready() const noexcept { return count_.load(std::memory_order_acquire) == 0; }
+    // The counter lives in list_.word above the waiting bit (two's complement, shifted).
+    static std::int64_t count_in(std::uint64_t word) noexcept {
+        return static_cast<std::int64_t>(word) >> 1;
+    }
+    static bool ready_in(std::uint64_t word) noexcept { return count_in(word) == 0; }
     detail::notify_list& waitlist() noexcept { return list_; }
 
-    std::atomic<std::int64_t> count_{0}; // changed by add() of any thread
-    detail::notify_list list_;
+    detail::notify_list list_; // word: counter << 1 | waiting bit, changed by add() of any thread
 };
 
 } // namespace weft::sync
