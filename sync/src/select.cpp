@@ -43,10 +43,12 @@
 //        (no suspension; the budget may make the task yield).
 //     5. none: default fires if there is one; if the task may not wait, fail with the
 //        cancellation error.
-//     6. pass 2: enqueue a waiter for every channel case (sel = this, its index; on a bounded
-//        channel first mark its ring empty or full, which fails, making the case ready after
-//        all, if a lock-free operation got in since pass 1), register one timer at the earliest
-//        deadline (on this worker: it cannot fire before we return), count
+//     6. pass 2: in poll order (so that of several cases on one channel, a peer that arrives
+//        later finds a uniformly chosen one first: Go enqueues in a lock order drawn from its
+//        poll order for the same reason), enqueue a waiter for every channel case (sel = this,
+//        its index; on a bounded channel first mark its ring empty or full, which fails, making
+//        the case ready after all, if a lock-free operation got in since pass 1), register one
+//        timer at the earliest deadline (on this worker: it cannot fire before we return), count
 //        the task blocked, and publish st_waiting by CAS from st_init. If the hook got there first
 //        (st_cancelled), undo everything under the still-held locks and fail.
 //     7. unlock every channel, from a copy of the lock list on this thread's stack (after the
@@ -229,8 +231,11 @@ bool select_core::start(std::coroutine_handle<> h, weft::detail::cancel_state* c
     }
 
     // 6. Pass 2: enqueue on every channel, start the timer, publish st_waiting.
+    // In poll order, not argument order: of several cases on one channel, the peer that comes
+    // later takes the one enqueued first, and that must be a uniform choice too.
     std::int64_t earliest = 0;
-    for (std::uint32_t i = 0; i < n_; ++i) {
+    for (std::uint32_t k = 0; k < n_; ++k) {
+        const std::uint32_t i = order_[k];
         select_case_slot& s = slots_[i];
         if (is_chan_case(s)) {
             if (s.chan == nullptr) {

@@ -106,6 +106,79 @@ TEST_CASE("select is fair among four ready cases too", "[sync][select]") {
     });
 }
 
+namespace {
+
+// Rounds of the two-send-cases fairness tests, and the least number of times each case must
+// fire. With a fair choice each round picks case 0 with probability 1/2, so a case fires fewer
+// than 100 times in 1000 rounds with probability below exp(-1000 * D(0.1 || 0.5)) =
+// exp(-1000 * 0.368) < 1e-159 (Chernoff bound, D the binary relative entropy): it cannot flake.
+// Enqueueing the cases in argument order made case 0 fire 1000 times of 1000.
+constexpr int send_case_rounds = 1000;
+constexpr int send_case_least = 100;
+
+// One select with two send cases on the same unbuffered channel: which case fired.
+task<std::size_t> two_sends(channel<int> ch) {
+    auto r = co_await select(ch.send_case(0), ch.send_case(1));
+    co_return r.index();
+}
+
+} // namespace
+
+TEST_CASE(
+    "two send cases on one channel: a receiver that comes after the select parked takes either",
+    "[sync][select]") {
+    // One worker: the selector runs (and parks, nobody receives yet) while this task yields, and
+    // only then does this task receive: the receiver always arrives after the select waits.
+    run_on(1, []() -> task<> {
+        channel<int> ch;
+        int count[2] = {0, 0};
+        int bad = 0;
+        for (int i = 0; i < send_case_rounds; ++i) {
+            auto h = weft::spawn(two_sends(ch));
+            co_await weft::yield_now();
+            auto v = co_await ch.recv();
+            const std::size_t k = co_await h;
+            if (!v || k >= 2 || *v != int(k)) {
+                ++bad;
+                continue;
+            }
+            ++count[k];
+        }
+        INFO("case 0: " << count[0] << ", case 1: " << count[1]);
+        CHECK(bad == 0);
+        CHECK(count[0] >= send_case_least);
+        CHECK(count[1] >= send_case_least);
+    });
+}
+
+TEST_CASE(
+    "two send cases on one channel: a receiver already waiting takes either", "[sync][select]") {
+    // One worker: the receiver runs (and parks) while this task yields, then the select finds it.
+    run_on(1, []() -> task<> {
+        channel<int> ch;
+        int count[2] = {0, 0};
+        int bad = 0;
+        for (int i = 0; i < send_case_rounds; ++i) {
+            auto h = weft::spawn([](channel<int> c) -> task<int> {
+                auto v = co_await c.recv();
+                co_return v ? *v : -1;
+            }(ch));
+            co_await weft::yield_now();
+            const std::size_t k = co_await two_sends(ch);
+            const int v = co_await h;
+            if (k >= 2 || v != int(k)) {
+                ++bad;
+                continue;
+            }
+            ++count[k];
+        }
+        INFO("case 0: " << count[0] << ", case 1: " << count[1]);
+        CHECK(bad == 0);
+        CHECK(count[0] >= send_case_least);
+        CHECK(count[1] >= send_case_least);
+    });
+}
+
 TEST_CASE("select with default never blocks, and prefers any ready case", "[sync][select]") {
     run_on(1, []() -> task<> {
         channel<int> unbuffered;
