@@ -58,8 +58,9 @@
 //     9. move the value, mark the case done (or closed), release the lock, then wake_claimed():
 //        cancel the timer (if it is being unlinked by its owner, the owner will queue the task
 //        afterwards; if it has fired, wait for its callback to finish) and queue the task.
-//   timer (on its owner worker): CAS waiting -> claimed+timer; won: queue the task; lost: mark
-//     fire_complete as its last touch of the node.
+//   timer (on its owner worker): CAS waiting -> claimed+timer (waiting -> cancelled when a
+//     shutdown fires it before its deadline: the select reports operation_canceled, as sleep_for
+//     does); won: queue the task; lost: mark fire_complete as its last touch of the node.
 //   cancel hook: CAS init -> cancelled (the select sees it in step 6), or waiting -> cancelled and
 //     wake_claimed().
 //   finish (await_resume), pass 3: lock every channel, take every case still queued off its queue,
@@ -375,7 +376,10 @@ void select_core::on_cancel(weft::detail::cancel_hook* h) noexcept {
 void select_core::on_timer(weft::detail::timer_node* n) noexcept {
     // On the timer's owner worker. The node is the first member of the box.
     select_core* self = reinterpret_cast<timer_box*>(n)->self;
-    if (self->try_claim(self->timer_case_)) {
+    // A shutdown fires every timer early (runtime/src/timers.cpp): before its deadline that is a
+    // cancellation of the select, as sleep_for reports it, not its after() case firing.
+    const bool early = weft::detail::runtime_stopping() && weft::detail::now_ns() < n->deadline_ns;
+    if (early ? self->try_cancel_claim() : self->try_claim(self->timer_case_)) {
         weft::detail::schedule_wakeup_on(self->home_, self->handle_);
         return;
     }

@@ -363,6 +363,66 @@ TEST_CASE(
     });
 }
 
+namespace {
+
+/// What a select with a far-away after() saw when the runtime stopped under it.
+struct shutdown_outcome {
+    std::atomic<bool> started{false};
+    std::atomic<bool> finished{false};
+    std::atomic<std::size_t> index{0};
+    std::atomic<bool> cancelled{false}; // error() == operation_canceled
+};
+
+task<> select_until_shutdown(channel<int> ch, shutdown_outcome& out) {
+    out.started.store(true, std::memory_order_release);
+    auto r = co_await select(ch.recv_case(), after(10s));
+    out.index.store(r.index(), std::memory_order_relaxed);
+    out.cancelled.store(r.error() == std::errc::operation_canceled, std::memory_order_relaxed);
+    out.finished.store(true, std::memory_order_release);
+}
+
+} // namespace
+
+TEST_CASE(
+    "shutdown cuts a waiting select short with operation_canceled, not as its after() case",
+    "[sync][select]") {
+    // A shutdown fires every timer early; the after(10s) case must not report that as its
+    // deadline having come (code behind it would run 10 s early). One worker: once this task sees
+    // `started`, the selector has parked (it runs from start to suspension uninterrupted).
+    shutdown_outcome out;
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+        weft::runtime rt(weft::runtime_options{.workers = 1});
+        channel<int> ch;
+        rt.spawn(select_until_shutdown(ch, out)).detach();
+        const bool parked = rt.block_on([](shutdown_outcome& o) -> task<bool> {
+            co_return co_await weft::testing::yield_until(
+                [&] { return o.started.load(std::memory_order_acquire); });
+        }(out));
+        REQUIRE(parked);
+        rt.shutdown();
+    }
+    CHECK(weft::testing::ms_since(t0) < 5'000.0);
+    REQUIRE(out.finished.load());
+    CHECK(out.index.load() == static_cast<std::size_t>(-1)); // none: no case fired
+    CHECK(out.cancelled.load());
+}
+
+TEST_CASE(
+    "main returning cuts a detached waiting select short with operation_canceled",
+    "[sync][select]") {
+    shutdown_outcome out;
+    channel<int> ch;
+    run_on(1, [&]() -> task<> {
+        weft::go(select_until_shutdown(ch, out));
+        (void)co_await weft::testing::yield_until(
+            [&] { return out.started.load(std::memory_order_acquire); });
+    }); // main returns: the runtime stops under the parked select
+    REQUIRE(out.finished.load());
+    CHECK(out.index.load() == static_cast<std::size_t>(-1));
+    CHECK(out.cancelled.load());
+}
+
 TEST_CASE("with_timeout cuts a waiting select short with timed_out", "[sync][select]") {
     run_on(2, []() -> task<> {
         channel<int> a;

@@ -27,7 +27,9 @@
 // Memory ordering: as the channel operation of the case that fired.
 // Cancellation: a select that has to wait completes with index() == none and error() ==
 // operation_canceled (or timed_out) when its task is cancelled; no case fired then. A select in an
-// already cancelled task still takes a ready case (or its default) but never waits.
+// already cancelled task still takes a ready case (or its default) but never waits. A runtime
+// that shuts down cancels a waiting select too (operation_canceled): its after() case does not
+// fire before its deadline.
 // Which thread resumes the awaiter: the worker of the task that completed the case (or of the
 // timer, for after/deadline), or the runtime's global queue when a plain thread completed it; a
 // select with a ready case continues at once on its own thread.

@@ -69,6 +69,14 @@ private:
     void dequeue_all() noexcept;
     static void on_cancel(weft::detail::cancel_hook* h) noexcept;
     static void on_timer(weft::detail::timer_node* n) noexcept;
+    /// st_waiting -> st_cancelled: the select gives up without any case firing (a shutdown
+    /// fired its timer early). False if a case or the cancellation hook won first.
+    bool try_cancel_claim() noexcept {
+        std::uint32_t expected = st_waiting;
+        // acq_rel: as try_claim; the select reads the outcome after it resumes.
+        return state.compare_exchange_strong(
+            expected, st_cancelled, std::memory_order_acq_rel, std::memory_order_acquire);
+    }
 
     select_case_slot* slots_;
     std::uint32_t n_;
