@@ -21,6 +21,10 @@
 //   4. A waiter leaves the queue exactly once: popped by an unlock (woken or granted), or removed
 //      by its cancellation hook, both under qlock_. A granted lock is never lost: the waiter
 //      owns it even if cancelled at that moment.
+//   5. After the operation that lets a waiter proceed, an unlock touches the mutex only because
+//      it saw `waiting` or `starving`: a queued waiter keeps the mutex alive until it is woken,
+//      after qlock_ is released. (Not yet when every such waiter is cancelled in between: then a
+//      barger may lock, unlock and free the mutex before unlock_slow takes qlock_.)
 //
 // Rejected approaches
 //   - Hand-off at every contended unlock (cppcoro async_mutex, Tokio's Mutex, a FIFO semaphore):
@@ -48,7 +52,8 @@
 //   unlock: subtract locked (one atomic add, as Go's Unlock; done if nothing else was set).
 //     Otherwise: starving -> hand-off (the set starving bit keeps lockers out; under qlock_ pop
 //     the head, set locked again on its behalf, end starvation mode if the queue is empty or the
-//     head waited under 1 ms, wake it); else, unless someone is woken or took the lock, under
+//     head waited under 1 ms, wake it; if starving is clear by then, cancellations emptied the
+//     queue and the lock is simply free: leave it); else, unless someone is woken or took it, under
 //     qlock_ set woken, pop the head, wake it.
 //   cancellation hook: under qlock_, remove the waiter if still queued (clearing waiting and
 //     starving if the queue empties) and wake it. A woken waiter whose task is cancelled takes
@@ -340,13 +345,16 @@ void mutex::hand_off() noexcept {
     // drop_woken and enqueue_or_acquire all test locked | starving), unless a cancellation hook
     // emptied the queue meanwhile and cleared starving_bit (then the lock is simply free).
     qlock_.lock();
-    auto* w = static_cast<detail::mutex_waiter*>(queue_.pop_front());
-    if (w == nullptr) {
-        // Every waiter was cancelled since unlock saw `starving`: the lock is released.
-        state_.fetch_and(~(starving_bit | waiting_bit | woken_bit), std::memory_order_release);
+    if ((state_.load(std::memory_order_relaxed) & starving_bit) == 0) {
+        // Every waiter was cancelled since unlock saw `starving` (the hook that emptied the queue
+        // cleared it): the lock is simply free. Someone may have taken it since and a new waiter
+        // queued behind that holder, whose unlock serves it: handing that waiter the lock here
+        // would give it a second owner.
         qlock_.unlock();
         return;
     }
+    auto* w = static_cast<detail::mutex_waiter*>(queue_.pop_front());
+    WEFT_ASSERT(w != nullptr, "weft::sync::mutex: starving with nobody queued");
     std::uint32_t clear = 0;
     if (queue_.empty()) {
         clear = starving_bit | waiting_bit;

@@ -1,18 +1,24 @@
 // semaphore: a FIFO counting semaphore with hand-off of permits.
 //
 // Vocabulary
-//   permits   the count, kept in state_ above the waiting bit.
-//   waiting   state_'s low bit: set exactly while the queue is not empty.
+//   permits   the count, kept in state_ above the two bits.
+//   waiting   state_'s low bit: set while the queue is not empty.
+//   locked    state_'s second bit: the queue lock (a spin lock living in the same word).
 //   grant     giving a queued waiter its permits directly (it owns them when it resumes).
 //
 // Invariants
-//   1. waiting bit set <=> queue not empty (both changed under qlock_).
-//   2. While the waiting bit is set, the permit count changes only under qlock_: the lock-free
+//   1. Outside the lock, waiting bit set <=> queue not empty (both changed only by the lock's
+//      holder; the bit is cleared, if the queue is empty, by the RMW that unlocks).
+//   2. While the waiting bit is set, the permit count changes only under the lock: the lock-free
 //      fast paths CAS the whole word and bail out when they see the bit.
 //   3. The head of the queue always wants more permits than are free (grants are eager: after
 //      every release and every departure of the head), so a newcomer that finds a queue queues.
 //   4. A granted waiter keeps its permits even if cancelled at that moment; a cancelled waiter
 //      holds none.
+//   5. After the operation that lets a waiter proceed, nothing touches the semaphore: the RMW
+//      that unlocks is also the one that reopens the fast paths (clearing the waiting bit), so
+//      an acquirer that takes the permits left over, and frees the semaphore at once, comes
+//      after the releaser's last touch; granted waiters are woken after it.
 //
 // Rejected approaches
 //   - Barging (a newcomer takes free permits while others wait): cheaper under contention, but a
@@ -20,6 +26,8 @@
 //     keep writers from starving behind readers. Go's semaphore.Weighted makes the same choice.
 //   - Waking waiters to retry: needs a retry loop per waiter; hand-off decides ownership once,
 //     under the lock.
+//   - A separate spin_lock beside the word: clearing the waiting bit and then unlocking are two
+//     steps, and between them a fast path may take the permits and its task free the semaphore.
 //
 // Current approach, in steps
 //   acquire(n): CAS permits -= n if the bit is clear and enough are free. Otherwise (waiter.cpp
@@ -45,22 +53,37 @@
 #include <weft/sync/semaphore.hpp>
 
 #include <weft/runtime/detail/scheduler_hooks.hpp>
+#include <weft/runtime/detail/spin_lock.hpp>
+
+#include <sched.h>
 
 namespace weft::sync {
 
 namespace detail {
 
 void sem_waiter::on_cancel(weft::detail::cancel_hook* h) noexcept {
+    // cancel_wait's protocol (waiter.cpp), on the lock bit in the semaphore's word. Runs under
+    // the task's cancel_state lock, on any thread.
     auto* w = static_cast<sem_waiter*>(h);
-    cancel_wait(w, w->sem->qlock_, [](task_waiter* t, wake_list& wl) noexcept {
-        auto* sw = static_cast<sem_waiter*>(t);
-        semaphore* s = sw->sem;
-        const bool was_head = s->queue_.front() == sw;
-        s->queue_.remove(sw);
-        if (was_head || s->queue_.empty()) {
+    semaphore* s = w->sem;
+    wake_list wl;
+    s->lock_queue();
+    if (w->state == wait_state::queued) {
+        const bool was_head = s->queue_.front() == w;
+        s->queue_.remove(w);
+        if (was_head) {
             s->grant_locked(wl); // the permits it waited for may now satisfy those behind it
         }
-    });
+        w->state = wait_state::cancelled;
+        s->unlock_queue(); // last touch of the semaphore
+        wake(w);
+        wl.wake_all();
+        return;
+    }
+    if (w->state == wait_state::idle) {
+        w->state = wait_state::cancelled; // not enqueued yet: the waiting side sees it locked
+    }
+    s->unlock_queue();
 }
 
 bool acquire_awaiter::await_ready() noexcept {
@@ -115,11 +138,34 @@ bool semaphore::try_acquire(std::uint64_t n) noexcept {
     return try_take(n);
 }
 
+void semaphore::lock_queue() noexcept {
+    // A spin_lock's policy (test, then test-and-set; yield after a while: the holder may be a
+    // descheduled plain thread), on the bit.
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (unsigned spins = 0;;) {
+        if ((s & locked_bit) == 0) {
+            // acquire: pairs with unlock_queue()'s release.
+            if (state_.compare_exchange_weak(
+                    s, s | locked_bit, std::memory_order_acquire, std::memory_order_relaxed)) {
+                return;
+            }
+            continue;
+        }
+        if (spins < 128) {
+            weft::detail::cpu_relax();
+            ++spins;
+        } else {
+            sched_yield();
+        }
+        s = state_.load(std::memory_order_relaxed);
+    }
+}
+
 semaphore::enqueued
 semaphore::enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind) noexcept {
-    qlock_.lock();
+    lock_queue();
     if (w.state == detail::wait_state::cancelled) { // the hook fired between arm() and here
-        qlock_.unlock();
+        unlock_queue();
         return enqueued::cancelled;
     }
     std::uint64_t s = state_.load(std::memory_order_relaxed);
@@ -133,7 +179,7 @@ semaphore::enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind)
                     s - (w.want << shift),
                     std::memory_order_acquire,
                     std::memory_order_relaxed)) {
-                qlock_.unlock();
+                unlock_queue();
                 return enqueued::acquired;
             }
             continue;
@@ -146,14 +192,14 @@ semaphore::enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind)
     w.state = detail::wait_state::queued;
     queue_.push_back(&w);
     w.count_blocked(kind);
-    qlock_.unlock();
+    unlock_queue();
     return enqueued::queued;
 }
 
 void semaphore::grant_locked(detail::wake_list& wl) noexcept {
     while (!queue_.empty()) {
         auto* w = static_cast<detail::sem_waiter*>(queue_.front());
-        // Only qlock_ holders change the count while the bit is set (invariant 2).
+        // Only lock holders change the count while the bit is set (invariant 2).
         if ((state_.load(std::memory_order_relaxed) >> shift) < w->want) {
             return;
         }
@@ -163,7 +209,8 @@ void semaphore::grant_locked(detail::wake_list& wl) noexcept {
         w->state = detail::wait_state::done;
         wl.push(w);
     }
-    state_.fetch_and(~waiting_bit, std::memory_order_acq_rel);
+    // The waiting bit stays set until unlock_queue(): cleared here, a fast path could take the
+    // permits left over and let its task free the semaphore while we still hold the lock.
 }
 
 void semaphore::release(std::uint64_t n) noexcept {
@@ -180,13 +227,13 @@ void semaphore::release(std::uint64_t n) noexcept {
         }
     }
     detail::wake_list wl;
-    qlock_.lock();
+    lock_queue();
     s = state_.fetch_add(n << shift, std::memory_order_acq_rel);
     WEFT_ASSERT(
         (s >> shift) + n <= max_permits,
         "weft::sync::semaphore: release beyond max_permits (more releases than acquires?)");
     grant_locked(wl);
-    qlock_.unlock();
+    unlock_queue(); // last touch of the semaphore: the permits left over are free from here on
     wl.wake_all();
 }
 

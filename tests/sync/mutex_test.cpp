@@ -377,3 +377,23 @@ TEST_CASE("stress: contention, hand-off and cancellation", "[.][stress][sync][mu
         CHECK(s.counter >= (48 - 10) * 100);
     }
 }
+
+TEST_CASE(
+    "stress: unlock() leaves the mutex alone once a locker may have unlocked and freed it",
+    "[.][stress][sync][mutex]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] {
+            auto* m = new weft::sync::mutex;
+            REQUIRE(m->try_lock());
+            return m;
+        },
+        [](weft::sync::mutex& m) { return !m.is_locked(); },
+        [](weft::sync::mutex& m) { m.unlock(); },
+        [](weft::sync::mutex& m) -> task<bool> {
+            auto g = co_await m.lock();
+            co_return g.has_value(); // unlocked here, before the mutex is freed
+        });
+    CHECK(failed == 0);
+}

@@ -226,3 +226,16 @@ TEST_CASE("stress: semaphore with cancellations", "[.][stress][sync][semaphore]"
         CHECK(peak.load() <= 2);
     }
 }
+
+TEST_CASE(
+    "stress: release() leaves the semaphore alone once an acquirer may have returned and freed it",
+    "[.][stress][sync][semaphore]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] { return new semaphore(0); },
+        [](semaphore& s) { return s.available() > 0; },
+        [](semaphore& s) { s.release(); },
+        [](semaphore& s) -> task<bool> { co_return (co_await s.acquire()).has_value(); });
+    CHECK(failed == 0);
+}

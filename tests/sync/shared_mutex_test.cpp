@@ -251,3 +251,29 @@ TEST_CASE("stress: readers and writers with cancellations", "[.][stress][sync][s
         CHECK_FALSE(s.overlap.load());
     }
 }
+
+TEST_CASE(
+    "stress: unlock() leaves the shared_mutex alone once a reader may have returned and freed it",
+    "[.][stress][sync][shared_mutex]") {
+    const int rounds = weft::testing::stress_iters(200) * 10;
+    const int failed = weft::testing::last_touch_stress(
+        rounds,
+        [] {
+            auto* m = new weft::sync::shared_mutex;
+            REQUIRE(m->try_lock());
+            return m;
+        },
+        [](weft::sync::shared_mutex& m) {
+            if (m.try_lock_shared()) {
+                m.unlock_shared();
+                return true;
+            }
+            return false;
+        },
+        [](weft::sync::shared_mutex& m) { m.unlock(); },
+        [](weft::sync::shared_mutex& m) -> task<bool> {
+            auto g = co_await m.lock_shared();
+            co_return g.has_value();
+        });
+    CHECK(failed == 0);
+}

@@ -29,7 +29,6 @@
 
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/nodiscard.hpp>
-#include <weft/runtime/detail/spin_lock.hpp>
 #include <weft/sync/detail/waiter.hpp>
 
 #include <atomic>
@@ -85,14 +84,24 @@ private:
     enum class enqueued : std::uint8_t { acquired, queued, cancelled };
     enqueued enqueue_or_take(detail::sem_waiter& w, weft::detail::blocked_on kind) noexcept;
     void grant_locked(detail::wake_list& wl) noexcept;
+    /// Takes the queue lock (locked_bit, spinning as a spin_lock does).
+    void lock_queue() noexcept;
+    /// Releases the queue lock and, if the queue is empty, clears waiting_bit, in one RMW: the
+    /// last touch of the semaphore (see semaphore.cpp, invariant 5).
+    void unlock_queue() noexcept {
+        const std::uint64_t clear = locked_bit | (queue_.empty() ? waiting_bit : 0);
+        // release: pairs with the next lock_queue() and with the fast paths' acquire CAS.
+        state_.fetch_and(~clear, std::memory_order_release);
+    }
 
     static constexpr std::uint64_t waiting_bit = 1; // the queue is not empty
-    static constexpr unsigned shift = 1;            // permits live above the bit
+    static constexpr std::uint64_t locked_bit = 2;  // the queue lock is held
+    static constexpr unsigned shift = 2;            // permits live above the two bits
 
-    // permits << 1 | waiting_bit. Changed by CAS on the fast paths only while waiting_bit is
-    // clear; while it is set, only under qlock_ (fast paths see the bit and take the lock).
+    // permits << 2 | locked_bit | waiting_bit. Changed by CAS on the fast paths only while
+    // waiting_bit is clear; while it is set, only by the holder of locked_bit (fast paths see
+    // the bit and take the lock). locked_bit guards queue_ and the waiters' states.
     std::atomic<std::uint64_t> state_;
-    weft::detail::spin_lock qlock_;
     detail::waiter_list queue_; // sem_waiters, FIFO
 };
 
