@@ -34,7 +34,41 @@
 
 namespace weft::sync {
 
-class once;
+namespace detail {
+class once_claim;
+} // namespace detail
+
+/// Runs an initialisation once; see the file comment.
+class once {
+public:
+    once() noexcept = default;
+    ~once();
+    once(const once&) = delete;
+    once& operator=(const once&) = delete;
+
+    /// `co_await o.call(f)`: result<void>; runs f unless a call has completed (see the file
+    /// comment). Success means the once is done; an error means this task was cancelled while it
+    /// waited for another caller's f. An exception from f propagates to the caller that ran it.
+    template <class F>
+    task<result<void>> call(F f);
+
+    /// True once a call has completed normally.
+    bool is_done() const noexcept {
+        return (list_.word.load(std::memory_order_acquire) >> 1) == done;
+    }
+
+private:
+    friend class detail::once_claim;
+
+    static constexpr std::uint64_t idle = 0, running = 1, done = 2;
+
+    void finish(bool ok) noexcept;
+
+    // list_.word: state << 1 | waiting bit. idle -> running (under list_.lock, by the caller
+    // that will run f) -> done or back to idle (by that caller: one CAS if nobody waits, else
+    // under list_.lock). Read lock-free by the fast path.
+    detail::notify_list list_; // callers waiting for the runner
+};
 
 namespace detail {
 
@@ -75,61 +109,32 @@ inline constexpr bool returns_task_v = requires(F& f) {
 
 } // namespace detail
 
-/// Runs an initialisation once; see the file comment.
-class once {
-public:
-    once() noexcept = default;
-    ~once();
-    once(const once&) = delete;
-    once& operator=(const once&) = delete;
-
-    /// `co_await o.call(f)`: result<void>; runs f unless a call has completed (see the file
-    /// comment). Success means the once is done; an error means this task was cancelled while it
-    /// waited for another caller's f. An exception from f propagates to the caller that ran it.
-    template <class F>
-    task<result<void>> call(F f) {
-        for (;;) {
-            const detail::once_claim_result claim = co_await detail::once_claim(this);
-            if (claim.role == detail::once_role::done) {
-                co_return result<void>{};
-            }
-            if (claim.role == detail::once_role::cancelled) {
-                co_return result<void>(claim.error);
-            }
-            if (claim.role == detail::once_role::retry) {
-                continue;
-            }
-            try {
-                if constexpr (detail::returns_task_v<F>) {
-                    co_await std::invoke(f);
-                } else {
-                    std::invoke(f);
-                }
-            } catch (...) {
-                finish(false);
-                throw;
-            }
-            finish(true);
+template <class F>
+task<result<void>> once::call(F f) {
+    for (;;) {
+        const detail::once_claim_result claim = co_await detail::once_claim(this);
+        if (claim.role == detail::once_role::done) {
             co_return result<void>{};
         }
+        if (claim.role == detail::once_role::cancelled) {
+            co_return result<void>(claim.error);
+        }
+        if (claim.role == detail::once_role::retry) {
+            continue;
+        }
+        try {
+            if constexpr (detail::returns_task_v<F>) {
+                co_await std::invoke(f);
+            } else {
+                std::invoke(f);
+            }
+        } catch (...) {
+            finish(false);
+            throw;
+        }
+        finish(true);
+        co_return result<void>{};
     }
-
-    /// True once a call has completed normally.
-    bool is_done() const noexcept {
-        return (list_.word.load(std::memory_order_acquire) >> 1) == done;
-    }
-
-private:
-    friend class detail::once_claim;
-
-    static constexpr std::uint64_t idle = 0, running = 1, done = 2;
-
-    void finish(bool ok) noexcept;
-
-    // list_.word: state << 1 | waiting bit. idle -> running (under list_.lock, by the caller
-    // that will run f) -> done or back to idle (by that caller: one CAS if nobody waits, else
-    // under list_.lock). Read lock-free by the fast path.
-    detail::notify_list list_; // callers waiting for the runner
-};
+}
 
 } // namespace weft::sync

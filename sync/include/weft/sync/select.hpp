@@ -82,12 +82,65 @@ after_case deadline(std::chrono::time_point<std::chrono::steady_clock, Duration>
 struct default_case_t {};
 inline constexpr default_case_t default_case{};
 
+// The machinery of select (defined after the user-facing part, below).
 namespace detail {
-
 /// Per-case state kept inside the awaiter (in the coroutine frame): the waiter and the storage
 /// the case's outcome is written into.
 template <class Case>
 struct case_state;
+template <class Case>
+using outcome_t = typename case_state<Case>::outcome_type;
+template <class... Cases>
+class select_awaiter;
+template <class... Cases>
+class select_awaitable;
+} // namespace detail
+
+/// The outcome of a select: which case fired and what it produced. See the file comment.
+template <class... Cases>
+class select_result {
+public:
+    /// index() when no case fired (the select was cancelled).
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    /// Position (among select's arguments) of the case that fired, or none.
+    std::size_t index() const noexcept { return v_.index() == 0 ? none : v_.index() - 1; }
+    /// True if a case fired (false: cancelled).
+    explicit operator bool() const noexcept { return v_.index() != 0; }
+    /// operation_canceled or timed_out when no case fired; else std::error_code{}.
+    std::error_code error() const noexcept { return error_; }
+
+    /// The outcome of case I (recv: recv_result<T>; send: result<void>; after/default:
+    /// std::monostate). Aborts unless case I fired.
+    template <std::size_t I>
+    auto& get() & noexcept {
+        WEFT_ASSERT(
+            index() == I, "weft::sync::select_result::get<I>() of a case that did not fire");
+        return std::get<I + 1>(v_);
+    }
+    template <std::size_t I>
+    auto&& get() && noexcept {
+        WEFT_ASSERT(
+            index() == I, "weft::sync::select_result::get<I>() of a case that did not fire");
+        return std::get<I + 1>(std::move(v_));
+    }
+
+private:
+    template <class...>
+    friend class detail::select_awaiter;
+
+    std::variant<std::monostate, detail::outcome_t<Cases>...> v_;
+    std::error_code error_{};
+};
+
+/// Waits until one of `cases` can proceed, and performs exactly that one (see the file comment).
+template <class... Cases>
+detail::select_awaitable<std::decay_t<Cases>...> select(Cases&&... cases) {
+    return detail::select_awaitable<std::decay_t<Cases>...>(
+        std::decay_t<Cases>(std::forward<Cases>(cases))...);
+}
+
+namespace detail {
 
 template <class T>
 struct case_state<recv_case<T>> {
@@ -157,53 +210,6 @@ struct case_state<default_case_t> {
     explicit case_state(default_case_t) noexcept {}
     outcome_type outcome() noexcept { return {}; }
 };
-
-template <class Case>
-using outcome_t = typename case_state<Case>::outcome_type;
-
-template <class... Cases>
-class select_awaiter;
-
-} // namespace detail
-
-/// The outcome of a select: which case fired and what it produced. See the file comment.
-template <class... Cases>
-class select_result {
-public:
-    /// index() when no case fired (the select was cancelled).
-    static constexpr std::size_t none = static_cast<std::size_t>(-1);
-
-    /// Position (among select's arguments) of the case that fired, or none.
-    std::size_t index() const noexcept { return v_.index() == 0 ? none : v_.index() - 1; }
-    /// True if a case fired (false: cancelled).
-    explicit operator bool() const noexcept { return v_.index() != 0; }
-    /// operation_canceled or timed_out when no case fired; else std::error_code{}.
-    std::error_code error() const noexcept { return error_; }
-
-    /// The outcome of case I (recv: recv_result<T>; send: result<void>; after/default:
-    /// std::monostate). Aborts unless case I fired.
-    template <std::size_t I>
-    auto& get() & noexcept {
-        WEFT_ASSERT(
-            index() == I, "weft::sync::select_result::get<I>() of a case that did not fire");
-        return std::get<I + 1>(v_);
-    }
-    template <std::size_t I>
-    auto&& get() && noexcept {
-        WEFT_ASSERT(
-            index() == I, "weft::sync::select_result::get<I>() of a case that did not fire");
-        return std::get<I + 1>(std::move(v_));
-    }
-
-private:
-    template <class...>
-    friend class detail::select_awaiter;
-
-    std::variant<std::monostate, detail::outcome_t<Cases>...> v_;
-    std::error_code error_{};
-};
-
-namespace detail {
 
 /// co_await select(...): holds every case's state, and the select_core that runs the algorithm.
 template <class... Cases>
@@ -301,12 +307,5 @@ private:
 };
 
 } // namespace detail
-
-/// Waits until one of `cases` can proceed, and performs exactly that one (see the file comment).
-template <class... Cases>
-detail::select_awaitable<std::decay_t<Cases>...> select(Cases&&... cases) {
-    return detail::select_awaitable<std::decay_t<Cases>...>(
-        std::decay_t<Cases>(std::forward<Cases>(cases))...);
-}
 
 } // namespace weft::sync
