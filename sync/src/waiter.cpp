@@ -23,6 +23,9 @@
 //      being handed over keeps what it got, and a cancelled waiter got nothing. So nothing is ever
 //      lost or delivered twice.
 //   5. Nothing here blocks a worker thread: the lock is held for a few instructions.
+//   6. After the operation that lets a waiter proceed, nothing touches the primitive: a waiter
+//      that got through without waiting may free it at once. A notify_list's releaser takes the
+//      lock only when its RMW saw the waiting bit that queued waiters set (event.cpp).
 //
 // Rejected approaches
 //   - A std::mutex per primitive: a futex syscall under contention, for critical sections of a
