@@ -23,8 +23,8 @@
 // waits for that mark before letting the node's memory go.
 
 #include <weft/runtime/scope.hpp>
-#include <weft/runtime/with_timeout.hpp>
 
+#include <weft/runtime/detail/deadline_timer.hpp>
 #include <weft/runtime/detail/group.hpp>
 #include <weft/runtime/detail/spin_lock.hpp>
 

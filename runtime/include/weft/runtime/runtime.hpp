@@ -50,11 +50,10 @@
 namespace weft {
 
 namespace detail {
-class scheduler;
-bool block_until_done(scheduler& s, promise_base& p); // false: deadlock declared
-void inject_spawn(scheduler& s, std::coroutine_handle<> h);
+class scheduler; // runtime/src/scheduler.hpp
 } // namespace detail
 
+/// How a runtime is set up; every field has a default.
 struct runtime_options {
     /// Worker threads; 0 means WEFT_WORKERS or the number of cores.
     std::size_t workers = 0;
@@ -78,6 +77,7 @@ struct runtime_options {
     std::chrono::milliseconds shutdown_grace{5'000};
 };
 
+/// A running set of worker threads; see the file comment.
 class runtime {
 public:
     explicit runtime(runtime_options opts = {});
@@ -90,28 +90,11 @@ public:
     /// blocked with nothing left to wake one, it reports on stderr and block_on throws
     /// std::system_error(weft::errc::deadlock) instead of hanging (the task is abandoned).
     template <class T>
-    T block_on(task<T> t) {
-        join_handle<T> h = spawn(std::move(t), "block_on");
-        auto ch = h.release();
-        if (!detail::block_until_done(*sched_, ch.promise())) {
-            throw std::system_error(make_error_code(errc::deadlock), "weft::runtime::block_on");
-        }
-        struct destroy_on_exit {
-            decltype(ch) h;
-            ~destroy_on_exit() { h.destroy(); }
-        } guard{ch};
-        return ch.promise().take();
-    }
+    T block_on(task<T> t);
 
     /// Starts `t` from any thread; same semantics as weft::spawn.
     template <class T>
-    join_handle<T> spawn(task<T> t, const char* name = nullptr) {
-        WEFT_ASSERT(t.valid(), "weft::runtime::spawn of an empty task");
-        auto h = t.release();
-        h.promise().name_ = name;
-        detail::inject_spawn(*sched_, h);
-        return join_handle<T>{h};
-    }
+    join_handle<T> spawn(task<T> t, const char* name = nullptr);
 
     /// Stops the runtime (see the file comment). Idempotent; the destructor calls it.
     void shutdown();
@@ -144,5 +127,37 @@ metrics_snapshot current_metrics();
 
 /// Number of workers of the runtime the calling worker belongs to (0 outside a runtime).
 std::size_t current_workers() noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: the ways into a scheduler from a plain thread, and the member templates built on
+// them (runtime/src/join.cpp defines the two functions).
+
+namespace detail {
+bool block_until_done(scheduler& s, promise_base& p); // false: deadlock declared
+void inject_spawn(scheduler& s, std::coroutine_handle<> h);
+} // namespace detail
+
+template <class T>
+inline T runtime::block_on(task<T> t) {
+    join_handle<T> h = spawn(std::move(t), "block_on");
+    auto ch = h.release();
+    if (!detail::block_until_done(*sched_, ch.promise())) {
+        throw std::system_error(make_error_code(errc::deadlock), "weft::runtime::block_on");
+    }
+    struct destroy_on_exit {
+        decltype(ch) h;
+        ~destroy_on_exit() { h.destroy(); }
+    } guard{ch};
+    return ch.promise().take();
+}
+
+template <class T>
+inline join_handle<T> runtime::spawn(task<T> t, const char* name) {
+    WEFT_ASSERT(t.valid(), "weft::runtime::spawn of an empty task");
+    auto h = t.release();
+    h.promise().name_ = name;
+    detail::inject_spawn(*sched_, h);
+    return join_handle<T>{h};
+}
 
 } // namespace weft

@@ -31,6 +31,35 @@ namespace weft {
 
 template <class T = void>
 class WEFT_NODISCARD("dropping a join_handle detaches the task; use weft::go to say so")
+    join_handle;
+
+/// Starts `t` concurrently on the current runtime and returns a handle to join, cancel or detach
+/// it. `name` (a string with static storage) appears in the report of a detached task's
+/// uncaught exception.
+template <class T>
+join_handle<T> spawn(task<T> t, const char* name = nullptr) {
+    WEFT_ASSERT(t.valid(), "weft::spawn of an empty task");
+    auto h = t.release();
+    h.promise().name_ = name;
+    detail::schedule_spawn(h);
+    return join_handle<T>{h};
+}
+
+/// Starts `t` detached (Go's `go f()`): it runs to the end on its own; its exception goes to the
+/// runtime's detached-exception handler.
+template <class T>
+void go(task<T> t, const char* name = nullptr) {
+    WEFT_ASSERT(t.valid(), "weft::go of an empty task");
+    auto h = t.release();
+    h.promise().name_ = name;
+    h.promise().join_.preset_detached();
+    detail::schedule_spawn(h);
+}
+
+/// The owner's end of a spawned task: join it (co_await), cancel it, or detach it. See the file
+/// comment.
+template <class T>
+class WEFT_NODISCARD("dropping a join_handle detaches the task; use weft::go to say so")
     join_handle {
 public:
     using promise_type = detail::task_promise<T>;
@@ -81,44 +110,12 @@ public:
         }
     }
 
-    struct awaiter {
-        handle_type h;
-        join_handle* owner;
-        bool suspended = false;
-        bool await_ready() const noexcept { return h.promise().join_.is_done(); }
-        bool await_suspend(std::coroutine_handle<> waiter) noexcept {
-            // Counted before the CAS: once it succeeds the task may finish and resume us anywhere.
-            detail::blocked_enter(detail::blocked_on::join);
-            // Written before the CAS: once it succeeds, another thread may resume us at once.
-            suspended = true;
-            // Fails when the task has finished meanwhile: the result is visible then.
-            if (h.promise().join_.try_await(waiter)) {
-                return true;
-            }
-            suspended = false;
-            detail::blocked_leave(detail::blocked_on::join);
-            return false;
-        }
-        T await_resume() {
-            if (suspended) {
-                detail::blocked_leave(detail::blocked_on::join);
-            }
-            handle_type done = std::exchange(owner->h_, {});
-            struct destroy_on_exit {
-                handle_type h;
-                ~destroy_on_exit() { h.destroy(); }
-            } guard{done};
-            return done.promise().take();
-        }
-    };
+    /// What co_await on a join_handle returns (defined below).
+    struct awaiter;
 
     /// Waits for the task and yields its value (or rethrows). The handle is consumed.
-    awaiter operator co_await() & noexcept {
-        WEFT_ASSERT(
-            h_, "co_await on an empty weft::join_handle (already joined, detached or moved)");
-        return awaiter{h_, this};
-    }
-    awaiter operator co_await() && noexcept { return operator co_await(); }
+    awaiter operator co_await() & noexcept;
+    awaiter operator co_await() && noexcept;
 
     /// The coroutine (for the runtime's structured-concurrency helpers).
     handle_type handle() const noexcept { return h_; }
@@ -128,27 +125,50 @@ private:
     handle_type h_{};
 };
 
-/// Starts `t` concurrently on the current runtime and returns a handle to join, cancel or detach
-/// it. `name` (a string with static storage) appears in the report of a detached task's
-/// uncaught exception.
+// ---------------------------------------------------------------------------------------------
+// Machinery: the join's awaiter (join_word.hpp has the protocol it follows).
+
 template <class T>
-join_handle<T> spawn(task<T> t, const char* name = nullptr) {
-    WEFT_ASSERT(t.valid(), "weft::spawn of an empty task");
-    auto h = t.release();
-    h.promise().name_ = name;
-    detail::schedule_spawn(h);
-    return join_handle<T>{h};
+struct join_handle<T>::awaiter {
+    handle_type h;
+    join_handle* owner;
+    bool suspended = false;
+    bool await_ready() const noexcept { return h.promise().join_.is_done(); }
+    bool await_suspend(std::coroutine_handle<> waiter) noexcept {
+        // Counted before the CAS: once it succeeds the task may finish and resume us anywhere.
+        detail::blocked_enter(detail::blocked_on::join);
+        // Written before the CAS: once it succeeds, another thread may resume us at once.
+        suspended = true;
+        // Fails when the task has finished meanwhile: the result is visible then.
+        if (h.promise().join_.try_await(waiter)) {
+            return true;
+        }
+        suspended = false;
+        detail::blocked_leave(detail::blocked_on::join);
+        return false;
+    }
+    T await_resume() {
+        if (suspended) {
+            detail::blocked_leave(detail::blocked_on::join);
+        }
+        handle_type done = std::exchange(owner->h_, {});
+        struct destroy_on_exit {
+            handle_type h;
+            ~destroy_on_exit() { h.destroy(); }
+        } guard{done};
+        return done.promise().take();
+    }
+};
+
+template <class T>
+inline typename join_handle<T>::awaiter join_handle<T>::operator co_await() & noexcept {
+    WEFT_ASSERT(h_, "co_await on an empty weft::join_handle (already joined, detached or moved)");
+    return awaiter{h_, this};
 }
 
-/// Starts `t` detached (Go's `go f()`): it runs to the end on its own; its exception goes to the
-/// runtime's detached-exception handler.
 template <class T>
-void go(task<T> t, const char* name = nullptr) {
-    WEFT_ASSERT(t.valid(), "weft::go of an empty task");
-    auto h = t.release();
-    h.promise().name_ = name;
-    h.promise().join_.preset_detached();
-    detail::schedule_spawn(h);
+inline typename join_handle<T>::awaiter join_handle<T>::operator co_await() && noexcept {
+    return operator co_await();
 }
 
 } // namespace weft

@@ -20,91 +20,15 @@
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/detail/task_promise.hpp>
 
 #include <coroutine>
-#include <exception>
-#include <memory>
-#include <optional>
-#include <type_traits>
 #include <utility>
 
 namespace weft {
 
+/// A lazy coroutine producing a T; see the file comment.
 template <class T = void>
-class WEFT_NODISCARD("a task does nothing until it is co_awaited or spawned") task;
-
-namespace detail {
-
-/// Where a task's result waits for its awaiter. A result type that needs no destructor (int,
-/// pointers, small structs) is stored without std::optional's engaged flag: nothing has to know
-/// whether it was ever written, and the frame is 8 bytes smaller (skynet, fib and spawn_join
-/// return int64: 104-byte frames become 96, one size class down).
-template <class T>
-struct result_slot {
-    std::optional<T> v;
-    template <class U>
-    void set(U&& u) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        v.emplace(std::forward<U>(u));
-    }
-    T take() { return std::move(*v); }
-};
-
-template <class T>
-requires std::is_trivially_destructible_v<T>
-struct result_slot<T> {
-    result_slot() noexcept {}
-    union {
-        char none_ = 0;
-        T v;
-    };
-    template <class U>
-    void set(U&& u) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        std::construct_at(&v, std::forward<U>(u));
-    }
-    T take() { return std::move(v); }
-};
-
-template <class T>
-class task_promise : public promise_base {
-public:
-    task<T> get_return_object() noexcept;
-    final_awaiter final_suspend() const noexcept { return {}; }
-
-    template <class U>
-    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        value_.set(std::forward<U>(v));
-    }
-
-    /// The result: the value, or the exception rethrown.
-    T take() {
-        if (exception_) {
-            std::rethrow_exception(exception_);
-        }
-        return value_.take();
-    }
-    bool has_exception() const noexcept { return exception_ != nullptr; }
-
-private:
-    result_slot<T> value_;
-};
-
-template <>
-class task_promise<void> : public promise_base {
-public:
-    task<void> get_return_object() noexcept;
-    final_awaiter final_suspend() const noexcept { return {}; }
-    void return_void() const noexcept {}
-    bool has_exception() const noexcept { return exception_ != nullptr; }
-    void take() {
-        if (exception_) {
-            std::rethrow_exception(exception_);
-        }
-    }
-};
-
-} // namespace detail
-
-template <class T>
 class WEFT_NODISCARD("a task does nothing until it is co_awaited or spawned") task {
 public:
     using promise_type = detail::task_promise<T>;
@@ -133,30 +57,12 @@ public:
     /// Gives up ownership of the coroutine frame (used by spawn).
     handle_type release() noexcept { return std::exchange(h_, {}); }
 
-    struct awaiter {
-        handle_type h;
-        bool await_ready() const noexcept { return false; }
-        template <class P>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
-            auto& p = h.promise();
-            p.continuation_ = parent;
-            if (detail::cancel_state* c = detail::cancel_of(parent)) {
-                p.cancel_ = c;
-            }
-            return h;
-        }
-        T await_resume() { return h.promise().take(); }
-    };
+    /// What co_await on a task returns (defined below).
+    struct awaiter;
 
     /// Runs the task inline; the awaiter resumes when it finishes, with its value or exception.
-    awaiter operator co_await() && noexcept {
-        WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
-        return awaiter{h_};
-    }
-    awaiter operator co_await() & noexcept {
-        WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
-        return awaiter{h_};
-    }
+    awaiter operator co_await() && noexcept;
+    awaiter operator co_await() & noexcept;
 
 private:
     void destroy() noexcept {
@@ -167,6 +73,38 @@ private:
     }
     handle_type h_{};
 };
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: the awaiter, and the promise's get_return_object (it needs task<T> complete).
+
+/// Transfers straight into the task, which inherits the awaiting coroutine's cancellation.
+template <class T>
+struct task<T>::awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+        auto& p = h.promise();
+        p.continuation_ = parent;
+        if (detail::cancel_state* c = detail::cancel_of(parent)) {
+            p.cancel_ = c;
+        }
+        return h;
+    }
+    T await_resume() { return h.promise().take(); }
+};
+
+template <class T>
+inline typename task<T>::awaiter task<T>::operator co_await() && noexcept {
+    WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
+    return awaiter{h_};
+}
+
+template <class T>
+inline typename task<T>::awaiter task<T>::operator co_await() & noexcept {
+    WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
+    return awaiter{h_};
+}
 
 namespace detail {
 template <class T>

@@ -15,9 +15,7 @@
 
 #include <weft/runtime/result.hpp>
 
-#include <weft/runtime/detail/cancel_state.hpp>
-#include <weft/runtime/detail/nodiscard.hpp>
-#include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/detail/sleep_awaiter.hpp>
 #include <weft/runtime/detail/timer_node.hpp>
 
 #include <chrono>
@@ -26,53 +24,8 @@
 
 namespace weft {
 
+/// The clock of every weft deadline.
 using clock = std::chrono::steady_clock;
-
-namespace detail {
-
-class WEFT_NODISCARD("a sleep does nothing unless co_awaited") sleep_awaiter : private cancel_hook {
-public:
-    explicit sleep_awaiter(std::int64_t deadline_ns) noexcept
-        : cancel_hook{&on_cancel} {
-        node_.deadline_ns = deadline_ns;
-    }
-    sleep_awaiter(const sleep_awaiter&) = delete;
-
-    bool await_ready() const noexcept { return false; }
-
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) noexcept {
-        node_.waiter = h;
-        cancel_ = cancel_of(h);
-        return suspend(h);
-    }
-
-    result<void> await_resume() noexcept {
-        if (cancel_ != nullptr) {
-            cancel_->disarm();
-        }
-        // Cancelled: the node says so (whoever cancelled it set that before resuming us). A
-        // shutdown fires every timer early: a sleep cut short that way was cancelled too.
-        bool cancelled = node_.state.load(std::memory_order_acquire) == timer_node::cancelled;
-        if (!cancelled && runtime_stopping() && now_ns() < node_.deadline_ns) {
-            cancelled = true;
-        }
-        if (cancelled) {
-            return cancel_ != nullptr ? cancel_->error()
-                                      : std::make_error_code(std::errc::operation_canceled);
-        }
-        return {};
-    }
-
-private:
-    bool suspend(std::coroutine_handle<> h) noexcept;
-    static void on_cancel(cancel_hook* hook) noexcept;
-
-    timer_node node_; // node_.state == cancelled is how a cancelled sleep is told apart
-    cancel_state* cancel_ = nullptr;
-};
-
-} // namespace detail
 
 /// Suspends the calling task until `deadline`; see the file comment.
 inline detail::sleep_awaiter sleep_until(clock::time_point deadline) noexcept {

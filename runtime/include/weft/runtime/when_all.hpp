@@ -13,6 +13,7 @@
 #include <weft/runtime/task.hpp>
 
 #include <weft/runtime/detail/group.hpp>
+#include <weft/runtime/detail/group_results.hpp>
 
 #include <array>
 #include <coroutine>
@@ -24,45 +25,6 @@
 #include <vector>
 
 namespace weft {
-
-namespace detail {
-template <class T>
-using non_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
-template <class T>
-non_void_t<T> take_non_void(std::coroutine_handle<task_promise<T>> h) {
-    if constexpr (std::is_void_v<T>) {
-        h.promise().take();
-        return {};
-    } else {
-        return h.promise().take();
-    }
-}
-
-/// Destroys the children's frames however the await ends.
-template <class Handles>
-struct frames_guard {
-    Handles& hs;
-    ~frames_guard() {
-        for (auto h : hs) {
-            if (h) {
-                h.destroy();
-            }
-        }
-    }
-};
-
-inline void rethrow_first_failure(std::span<promise_base*> ps, std::ptrdiff_t first) {
-    if (first >= 0 && ps[static_cast<std::size_t>(first)]->exception_) {
-        std::rethrow_exception(ps[static_cast<std::size_t>(first)]->exception_);
-    }
-    for (promise_base* p : ps) {
-        if (p->exception_) {
-            std::rethrow_exception(p->exception_);
-        }
-    }
-}
-} // namespace detail
 
 /// Runs every task in `tasks` concurrently; yields their results in order.
 template <class T>

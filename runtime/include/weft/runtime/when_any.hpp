@@ -11,6 +11,8 @@
 
 #include <weft/runtime/when_all.hpp>
 
+#include <weft/runtime/detail/group_results.hpp>
+
 #include <cstddef>
 #include <vector>
 

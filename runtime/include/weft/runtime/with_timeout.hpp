@@ -19,6 +19,7 @@
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/task.hpp>
 
+#include <weft/runtime/detail/deadline_timer.hpp>
 #include <weft/runtime/detail/group.hpp>
 #include <weft/runtime/detail/timer_node.hpp>
 
@@ -30,42 +31,12 @@
 namespace weft {
 
 namespace detail {
-
 template <class T>
-struct is_result : std::false_type {};
-template <class U>
-struct is_result<result<U>> : std::true_type {};
-
-/// The deadline half of with_timeout: a timer that cancels a group's children when it fires.
-class deadline_timer {
-public:
-    deadline_timer(group& g, std::int64_t deadline_ns) noexcept;
-    deadline_timer(const deadline_timer&) = delete;
-
-    /// Registers the timer on the current worker.
-    void start() noexcept;
-    bool fired() const noexcept { return fired_; }
-
-    /// Unregisters the timer; must be co_awaited before the timer's memory goes away.
-    struct stop_awaiter {
-        deadline_timer* t;
-        bool await_ready() const noexcept { return false; }
-        bool await_suspend(std::coroutine_handle<> h) noexcept { return t->stop(h); }
-        void await_resume() const noexcept {}
-    };
-    stop_awaiter stop_and_wait() noexcept { return {this}; }
-
-private:
-    bool stop(std::coroutine_handle<> h) noexcept; // true: suspend until the owner unlinks
-    static void on_fire(timer_node* n) noexcept;
-
-    timer_node node_;
-    group& group_;
-    bool fired_ = false;
-};
-
+struct is_result; // below
 } // namespace detail
 
+/// What with_timeout yields for a task of T: T itself when T is already a weft::result, else a
+/// weft::result holding a T.
 template <class T>
 using timeout_result_t = std::conditional_t<detail::is_result<T>::value, T, result<T>>;
 
@@ -102,5 +73,15 @@ task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, tas
         co_return result<T>{typed.promise().take()};
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: the trait that tells a result<U> apart.
+
+namespace detail {
+template <class T>
+struct is_result : std::false_type {};
+template <class U>
+struct is_result<result<U>> : std::true_type {};
+} // namespace detail
 
 } // namespace weft

@@ -14,6 +14,16 @@
 namespace weft {
 
 namespace detail {
+struct yield_awaiter; // below
+} // namespace detail
+
+/// Suspends the calling task and queues it behind the work already queued.
+inline detail::yield_awaiter yield_now() noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: the awaiter yield_now returns.
+
+namespace detail {
 void yield_to_back(std::coroutine_handle<> h) noexcept;
 
 struct WEFT_NODISCARD("yield_now does nothing unless co_awaited") yield_awaiter {
@@ -23,7 +33,6 @@ struct WEFT_NODISCARD("yield_now does nothing unless co_awaited") yield_awaiter 
 };
 } // namespace detail
 
-/// Suspends the calling task and queues it behind the work already queued.
 inline detail::yield_awaiter yield_now() noexcept {
     return {};
 }

@@ -1,0 +1,62 @@
+// sleep_awaiter, what sleep_for and sleep_until return: a timer_node registered on the current
+// worker's timer queue, and the cancel hook that cuts the sleep short. Not public: a user writes
+// `co_await weft::sleep_for(d)` and never names the awaiter. Its suspend and cancel paths are in
+// runtime/src/timers.cpp.
+#pragma once
+
+#include <weft/runtime/result.hpp>
+
+#include <weft/runtime/detail/cancel_state.hpp>
+#include <weft/runtime/detail/nodiscard.hpp>
+#include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/detail/timer_node.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <system_error>
+
+namespace weft::detail {
+
+class WEFT_NODISCARD("a sleep does nothing unless co_awaited") sleep_awaiter : private cancel_hook {
+public:
+    explicit sleep_awaiter(std::int64_t deadline_ns) noexcept
+        : cancel_hook{&on_cancel} {
+        node_.deadline_ns = deadline_ns;
+    }
+    sleep_awaiter(const sleep_awaiter&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+        node_.waiter = h;
+        cancel_ = cancel_of(h);
+        return suspend(h);
+    }
+
+    result<void> await_resume() noexcept {
+        if (cancel_ != nullptr) {
+            cancel_->disarm();
+        }
+        // Cancelled: the node says so (whoever cancelled it set that before resuming us). A
+        // shutdown fires every timer early: a sleep cut short that way was cancelled too.
+        bool cancelled = node_.state.load(std::memory_order_acquire) == timer_node::cancelled;
+        if (!cancelled && runtime_stopping() && now_ns() < node_.deadline_ns) {
+            cancelled = true;
+        }
+        if (cancelled) {
+            return cancel_ != nullptr ? cancel_->error()
+                                      : std::make_error_code(std::errc::operation_canceled);
+        }
+        return {};
+    }
+
+private:
+    bool suspend(std::coroutine_handle<> h) noexcept;
+    static void on_cancel(cancel_hook* hook) noexcept;
+
+    timer_node node_; // node_.state == cancelled is how a cancelled sleep is told apart
+    cancel_state* cancel_ = nullptr;
+};
+
+} // namespace weft::detail
