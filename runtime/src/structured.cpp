@@ -30,6 +30,14 @@
 
 #include "scheduler.hpp"
 
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
 namespace weft::detail {
 
 group::group(
@@ -168,29 +176,51 @@ bool deadline_timer::stop(std::coroutine_handle<> h) noexcept {
 // ---------------------------------------------------------------------------------------------
 // weft::scope: a live-children table under a mutex. Spawning into a scope is not the fork-join
 // hot path (that is spawn + join, or when_all); a mutex keeps the cancel-all and the last-child
-// hand-off obviously correct.
+// hand-off obviously correct. The table lives in the scope object's own storage (bookkeeping,
+// defined here so that scope.hpp's includers do not compile <mutex> and <unordered_map>).
 
 namespace weft {
+
+struct scope::bookkeeping {
+    std::mutex mu;
+    std::unordered_map<detail::promise_base*, std::coroutine_handle<>> live; // guarded by mu
+    std::exception_ptr first_error;                                          // guarded by mu
+    bool cancelled = false;                                                  // guarded by mu
+    std::coroutine_handle<> waiter{}; // guarded by mu: the task in join()
+};
+
+scope::bookkeeping& scope::book() const noexcept {
+    return *std::launder(reinterpret_cast<bookkeeping*>(storage_));
+}
 
 scope::scope() noexcept
     : detail::join_listener{&on_child_done}
     , detail::cancel_hook{&on_parent_cancel} {
+    static_assert(
+        sizeof(bookkeeping) <= bookkeeping_size && alignof(bookkeeping) <= alignof(void*),
+        "weft::scope::bookkeeping_size is too small for this standard library");
+    static_assert(std::is_nothrow_default_constructible_v<bookkeeping>);
+    ::new (static_cast<void*>(storage_)) bookkeeping();
 }
 
 scope::~scope() {
-    std::lock_guard lk(mu_);
-    WEFT_ASSERT(
-        live_.empty(),
-        "weft::scope destroyed while children are running: co_await scope.join() first");
+    {
+        std::lock_guard lk(book().mu);
+        WEFT_ASSERT(
+            book().live.empty(),
+            "weft::scope destroyed while children are running: co_await scope.join() first");
+    }
+    book().~bookkeeping();
 }
 
 void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
+    bookkeeping& b = book();
     p.join_.preset_listener(this);
     bool cancel_now = false;
     {
-        std::lock_guard lk(mu_);
-        live_.emplace(&p, h);
-        cancel_now = cancelled_;
+        std::lock_guard lk(b.mu);
+        b.live.emplace(&p, h);
+        cancel_now = b.cancelled;
     }
     if (cancel_now) {
         p.own_cancel_.request(detail::cancel_reason::cancelled);
@@ -198,27 +228,29 @@ void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
     try {
         detail::schedule_spawn(h);
     } catch (...) {
-        std::lock_guard lk(mu_);
-        live_.erase(&p); // schedule_spawn destroyed the frame
+        std::lock_guard lk(b.mu);
+        b.live.erase(&p); // schedule_spawn destroyed the frame
         throw;
     }
 }
 
 void scope::cancel() noexcept {
-    std::lock_guard lk(mu_);
-    cancelled_ = true;
-    for (auto& [p, h] : live_) {
+    bookkeeping& b = book();
+    std::lock_guard lk(b.mu);
+    b.cancelled = true;
+    for (auto& [p, h] : b.live) {
         p->own_cancel_.request(detail::cancel_reason::cancelled);
     }
 }
 
 std::size_t scope::size() const {
-    std::lock_guard lk(mu_);
-    return live_.size();
+    bookkeeping& b = book();
+    std::lock_guard lk(b.mu);
+    return b.live.size();
 }
 
 bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
-    // Arm before publishing waiter_: once published, the last child may resume us at once.
+    // Arm before publishing the waiter: once published, the last child may resume us at once.
     waiter_cancel_ = c;
     if (c != nullptr && !c->arm(this)) {
         waiter_cancel_ = nullptr;
@@ -226,8 +258,9 @@ bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
     }
     detail::blocked_enter(detail::blocked_on::join);
     waited_ = true;
-    std::lock_guard lk(mu_);
-    if (live_.empty()) {
+    bookkeeping& b = book();
+    std::lock_guard lk(b.mu);
+    if (b.live.empty()) {
         waited_ = false;
         detail::blocked_leave(detail::blocked_on::join);
         if (waiter_cancel_ != nullptr) {
@@ -235,7 +268,7 @@ bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
         }
         return false;
     }
-    waiter_ = h;
+    b.waiter = h;
     return true;
 }
 
@@ -249,8 +282,9 @@ void scope::resume_join() {
     }
     std::exception_ptr e;
     {
-        std::lock_guard lk(mu_);
-        e = std::exchange(first_error_, nullptr);
+        bookkeeping& b = book();
+        std::lock_guard lk(b.mu);
+        e = std::exchange(b.first_error, nullptr);
     }
     if (e) {
         std::rethrow_exception(e);
@@ -260,22 +294,23 @@ void scope::resume_join() {
 std::coroutine_handle<> scope::on_child_done(detail::join_listener* self, void* child) noexcept {
     auto* s = static_cast<scope*>(self);
     auto* p = static_cast<detail::promise_base*>(child);
+    bookkeeping& b = s->book();
     std::coroutine_handle<> frame;
     std::coroutine_handle<> resume;
     {
-        std::lock_guard lk(s->mu_);
-        auto it = s->live_.find(p);
+        std::lock_guard lk(b.mu);
+        auto it = b.live.find(p);
         frame = it->second;
-        s->live_.erase(it);
-        if (p->exception_ && !s->first_error_) {
-            s->first_error_ = p->exception_;
-            s->cancelled_ = true;
-            for (auto& [q, h] : s->live_) {
+        b.live.erase(it);
+        if (p->exception_ && !b.first_error) {
+            b.first_error = p->exception_;
+            b.cancelled = true;
+            for (auto& [q, h] : b.live) {
                 q->own_cancel_.request(detail::cancel_reason::cancelled);
             }
         }
-        if (s->live_.empty() && s->waiter_) {
-            resume = std::exchange(s->waiter_, {});
+        if (b.live.empty() && b.waiter) {
+            resume = std::exchange(b.waiter, {});
         }
     }
     frame.destroy(); // the child is suspended at its final point: freeing it here is allowed

@@ -27,11 +27,10 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
-#include <mutex>
-#include <unordered_map>
 
 namespace weft {
 
+/// A task group whose children never outlive it; see the file comment.
 class scope : private detail::join_listener, private detail::cancel_hook {
 public:
     scope() noexcept;
@@ -54,32 +53,48 @@ public:
     /// Children still running.
     std::size_t size() const;
 
-    struct WEFT_NODISCARD("join() must be co_awaited") join_awaiter {
-        scope* s;
-        bool await_ready() const { return s->size() == 0; }
-        template <class P>
-        bool await_suspend(std::coroutine_handle<P> h) {
-            return s->suspend_join(h, detail::cancel_of(h));
-        }
-        void await_resume() { s->resume_join(); }
-    };
+    /// What join() returns (defined below).
+    struct join_awaiter;
+
     /// Waits until every child has finished; rethrows the first child's exception.
-    join_awaiter join() noexcept { return {this}; }
+    join_awaiter join() noexcept;
 
 private:
+    // The table of live children, the first error and the joiner, under one mutex. Its type is
+    // defined in runtime/src/structured.cpp so that this header pulls in neither <mutex> nor
+    // <unordered_map>; it lives in storage_ (constructed by scope(), destroyed by ~scope()), so a
+    // scope allocates nothing of its own. The size covers libstdc++ in debug mode too; the
+    // constructor checks it.
+    struct bookkeeping;
+    bookkeeping& book() const noexcept;
+
     void adopt(std::coroutine_handle<> h, detail::promise_base& p);
     bool suspend_join(std::coroutine_handle<> h, detail::cancel_state* c);
     void resume_join();
     static std::coroutine_handle<> on_child_done(detail::join_listener* self, void* child) noexcept;
     static void on_parent_cancel(detail::cancel_hook* self) noexcept;
 
-    mutable std::mutex mu_;
-    std::unordered_map<detail::promise_base*, std::coroutine_handle<>> live_; // guarded by mu_
-    std::exception_ptr first_error_;                                          // guarded by mu_
-    bool cancelled_ = false;                                                  // guarded by mu_
-    std::coroutine_handle<> waiter_{};              // guarded by mu_: the task in join()
-    detail::cancel_state* waiter_cancel_ = nullptr; // written before suspending, read by the hook
+    static constexpr std::size_t bookkeeping_size = 160;
+    alignas(void*) mutable unsigned char storage_[bookkeeping_size];
+    detail::cancel_state* waiter_cancel_ = nullptr; // the joiner's; armed with our hook in join()
     bool waited_ = false;                           // join() suspended (for the deadlock count)
 };
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: join()'s awaiter.
+
+struct WEFT_NODISCARD("join() must be co_awaited") scope::join_awaiter {
+    scope* s;
+    bool await_ready() const { return s->size() == 0; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+        return s->suspend_join(h, detail::cancel_of(h));
+    }
+    void await_resume() { s->resume_join(); }
+};
+
+inline scope::join_awaiter scope::join() noexcept {
+    return {this};
+}
 
 } // namespace weft
