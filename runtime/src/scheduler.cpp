@@ -291,6 +291,29 @@ std::coroutine_handle<> worker::next_local_slow() {
     return pull_global();
 }
 
+bool worker::make_fifo_room() noexcept {
+    if (fifo_head_ != 0) {
+        // Taken entries at the front: reuse their room, allocating nothing.
+        fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
+        fifo_head_ = 0;
+        return true;
+    }
+    try {
+        fifo_.reserve(std::max<std::size_t>(64, 2 * fifo_.capacity()));
+        return true;
+    } catch (const std::bad_alloc&) {
+        return false;
+    }
+}
+
+void worker::push_wakeup_out_of_memory(std::coroutine_handle<> h) noexcept {
+    // moodycamel reports a failed allocation instead of throwing. If even that fails there is
+    // no memory to remember the task in, and it cannot be dropped: stop with a message.
+    const bool ok = sched_.global_.enqueue(to_item(h));
+    WEFT_ASSERT(ok, "weft: out of memory queueing a woken task");
+    sched_.global_len_.fetch_add(1, std::memory_order_seq_cst);
+}
+
 std::coroutine_handle<> worker::take_fifo() {
     if (fifo_head_ == fifo_.size()) {
         return {};

@@ -65,7 +65,12 @@ public:
     // --- owner-thread operations ---
     void push_local(std::coroutine_handle<> h, bool spawned);
     void push_yielded(std::coroutine_handle<> h);
-    void push_wakeup(std::coroutine_handle<> h); // FIFO: behind what is queued
+    void push_wakeup(std::coroutine_handle<> h) noexcept; // FIFO: behind what is queued
+    /// Room for one more wake-up in fifo_ without throwing: compacts, or grows the list, or (out
+    /// of memory) says false.
+    [[gnu::noinline]] bool make_fifo_room() noexcept;
+    /// push_wakeup without memory for fifo_: the task goes to the global queue instead.
+    [[gnu::noinline]] void push_wakeup_out_of_memory(std::coroutine_handle<> h) noexcept;
     void register_timer(timer_node* n);
     bool try_cancel_local_timer(timer_node* n) noexcept; // owner: unlink a node that is queued
 
@@ -272,8 +277,16 @@ inline void worker::push_yielded(std::coroutine_handle<> h) {
     worker_counters::bump(counters_.yields);
 }
 
-inline void worker::push_wakeup(std::coroutine_handle<> h) {
-    fifo_.push_back(h);
+inline void worker::push_wakeup(std::coroutine_handle<> h) noexcept {
+    // Wake-ups come from noexcept paths (timers, channels, I/O completions): a full list is grown
+    // out of line, and a failed allocation must not throw here (it would terminate the program).
+    if (fifo_.size() == fifo_.capacity()) [[unlikely]] {
+        if (!make_fifo_room()) {
+            push_wakeup_out_of_memory(h);
+            return;
+        }
+    }
+    fifo_.push_back(h); // cannot allocate now
     fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
 }
 

@@ -91,7 +91,10 @@ bool worker::run_timers() noexcept {
     }
     std::int64_t now = now_ns();
     bool any = false;
-    while (!timers_.empty() && timers_.next_deadline() <= now) {
+    // Room first: out of memory, the rest of the due timers wait for the next turn (after the
+    // woken tasks have run) instead of failing in a noexcept path.
+    while (!timers_.empty() && timers_.next_deadline() <= now &&
+           (fifo_.size() < fifo_.capacity() || make_fifo_room())) {
         timer_node* n = timers_.pop();
         std::uint32_t expected = timer_node::waiting;
         if (n->state.compare_exchange_strong(
@@ -117,7 +120,9 @@ bool worker::run_timers() noexcept {
 }
 
 void worker::fire_all_timers() noexcept {
-    while (!timers_.empty()) {
+    // As in run_timers: out of memory for the wake-ups, fire the rest on a later turn (the worker
+    // keeps calling this while the runtime stops and timers are left).
+    while (!timers_.empty() && (fifo_.size() < fifo_.capacity() || make_fifo_room())) {
         timer_node* n = timers_.pop();
         std::uint32_t expected = timer_node::waiting;
         if (n->state.compare_exchange_strong(
@@ -132,7 +137,7 @@ void worker::fire_all_timers() noexcept {
             }
         }
     }
-    timers_size_.store(0, std::memory_order_relaxed);
+    timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -222,3 +222,54 @@ TEST_CASE(
         out.err.find("tasks still running 200 ms after the stop was requested") !=
         std::string::npos);
 }
+
+// Large allocations fail while this is set (failing_new.cpp replaces this test binary's global
+// operator new).
+namespace weft::testing {
+extern std::atomic<bool> fail_large_allocations;
+} // namespace weft::testing
+
+TEST_CASE(
+    "running out of memory while shutdown wakes many sleepers does not terminate",
+    "[runtime][abandon]") {
+    // Shutdown fires every timer and queues its task: 100,000 sleepers need the worker's wake-up
+    // list to grow to 1 MiB. With allocations of 256 KiB and more failing, that growth fails; the
+    // wake-ups must wait for room (the woken tasks run and finish), not throw bad_alloc out of a
+    // noexcept path into std::terminate.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        constexpr int sleepers = 100'000;
+        std::atomic<int> started{0};
+        std::atomic<int> cancelled{0};
+        weft::runtime_options opts;
+        opts.workers = 1;
+        const int r = weft::run(
+            [&]() -> weft::task<int> {
+                for (int i = 0; i < sleepers; ++i) {
+                    weft::go([](std::atomic<int>& s, std::atomic<int>& c) -> weft::task<> {
+                        s.fetch_add(1);
+                        auto slept = co_await weft::sleep_for(std::chrono::hours(1));
+                        if (!slept && slept.error() == std::errc::operation_canceled) {
+                            c.fetch_add(1);
+                        }
+                    }(started, cancelled));
+                }
+                (void)co_await weft::testing::yield_until(
+                    [&] { return started.load() == sleepers; });
+                weft::testing::fail_large_allocations.store(true);
+                co_return 11;
+            },
+            std::move(opts));
+        weft::testing::fail_large_allocations.store(false);
+        std::fprintf(
+            stderr,
+            "run returned %d, %d of %d sleepers cancelled\n",
+            r,
+            cancelled.load(),
+            sleepers);
+        std::_Exit(r == 11 && cancelled.load() == sleepers ? 3 : 4);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
