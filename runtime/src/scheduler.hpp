@@ -277,7 +277,7 @@ inline void worker::push_yielded(std::coroutine_handle<> h) {
     worker_counters::bump(counters_.yields);
 }
 
-inline void worker::push_wakeup(std::coroutine_handle<> h) noexcept {
+[[gnu::always_inline]] inline void worker::push_wakeup(std::coroutine_handle<> h) noexcept {
     // Wake-ups come from noexcept paths (timers, channels, I/O completions): a full list is grown
     // out of line, and a failed allocation must not throw here (it would terminate the program).
     if (fifo_.size() == fifo_.capacity()) [[unlikely]] {
