@@ -6,7 +6,10 @@
 #include "scheduler.hpp"
 
 #include <iomanip>
+#include <mutex>
+#include <new>
 #include <ostream>
+#include <vector>
 
 namespace weft {
 
@@ -33,6 +36,25 @@ const std::error_category& weft_category() noexcept {
     return c;
 }
 
+namespace {
+// Every tombstone, so that they stay reachable: kept on purpose, not leaked (a leak checker
+// agrees). Never freed.
+std::mutex tombstones_mu;
+std::vector<detail::scheduler*>* tombstones = nullptr; // guarded by tombstones_mu
+
+void keep_tombstone(detail::scheduler* s) noexcept {
+    std::lock_guard lk(tombstones_mu);
+    try {
+        if (tombstones == nullptr) {
+            tombstones = new std::vector<detail::scheduler*>;
+        }
+        tombstones->push_back(s);
+    } catch (const std::bad_alloc&) {
+        // No memory to list it: it stays allocated all the same, only unlisted.
+    }
+}
+} // namespace
+
 runtime::runtime(runtime_options opts)
     : sched_(std::make_unique<detail::scheduler>(std::move(opts))) {
 }
@@ -43,7 +65,7 @@ runtime::~runtime() {
         // Abandoned tasks still name the scheduler as their home: keep it as a tombstone that
         // drops their late wake-ups (scheduler.cpp, "Shutdown").
         sched_->become_tombstone();
-        static_cast<void>(sched_.release());
+        keep_tombstone(sched_.release());
     }
 }
 
