@@ -132,7 +132,6 @@ fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept {
     st->closing.store(false, std::memory_order_relaxed);
     st->closed = false;
     st->released = false;
-    st->unlink_done = false;
     st->retry_exhaustion = true;
     st->inflight = 0;
     st->ops[0] = st->ops[1] = nullptr;

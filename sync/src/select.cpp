@@ -227,7 +227,6 @@ bool select_core::start(std::coroutine_handle<> h, weft::detail::cancel_state* c
     if (fallback != none || !may_wait) {
         unlock_all();
         fired_ = fallback;
-        cancelled_ = fallback == none;
         return false;
     }
 
@@ -290,7 +289,6 @@ bool select_core::start(std::coroutine_handle<> h, weft::detail::cancel_state* c
         weft::detail::blocked_leave(weft::detail::blocked_on::select);
         suspended_ = false;
         fired_ = none;
-        cancelled_ = true;
         return false;
     }
 
@@ -319,7 +317,6 @@ std::uint32_t select_core::finish() noexcept {
             fired_ = s - st_claimed;
         } else {
             fired_ = none;
-            cancelled_ = true;
         }
     }
     if (armed_) {

@@ -92,7 +92,6 @@ private:
     std::uint32_t fired_ = none;      // set by start() when it returns false, else by finish()
     bool armed_ = false;
     bool suspended_ = false;
-    bool cancelled_ = false;
 };
 
 } // namespace weft::sync::detail
