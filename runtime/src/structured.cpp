@@ -11,6 +11,7 @@
 //      transfer into child n-1.
 //   2. Each child's final suspend calls on_child_done: when_any records the first finisher and
 //      cancels the others; when_all records the first child that threw and cancels the others.
+//      Only that child looks up its index (a scan of the group), so a group costs O(N) in all.
 //      remaining_ counts down (acq_rel: every child's writes happen-before the parent's resume);
 //      the last child returns the parent's handle, so the parent resumes by symmetric transfer.
 //   The parent counts as blocked on a join from start() to finish() (the deadlock detector).
@@ -102,20 +103,23 @@ void group::finish() noexcept {
 std::coroutine_handle<> group::on_child_done(join_listener* self, void* child) noexcept {
     auto* g = static_cast<group*>(self);
     auto* p = static_cast<promise_base*>(child);
-    std::size_t index = 0;
-    while (g->promises_[index] != p) {
-        ++index;
-    }
-    bool record = g->mode_ == mode::any || p->exception_ != nullptr;
+    const bool record = g->mode_ == mode::any || p->exception_ != nullptr;
     if (record) {
+        // Only the one child that claims first_ looks for its own index (one scan per group):
+        // a scan by every child made when_all of N children O(N^2).
         std::ptrdiff_t expected = -1;
-        if (g->first_.compare_exchange_strong(
-                expected, static_cast<std::ptrdiff_t>(index), std::memory_order_acq_rel)) {
+        if (g->first_.compare_exchange_strong(expected, claiming, std::memory_order_acq_rel)) {
+            std::size_t index = 0;
+            while (g->promises_[index] != p) {
+                ++index;
+            }
             for (std::size_t i = 0; i < g->promises_.size(); ++i) {
                 if (i != index) {
                     g->promises_[i]->own_cancel_.request(cancel_reason::cancelled);
                 }
             }
+            // Read by the parent after the countdown below (acq_rel) has handed it over.
+            g->first_.store(static_cast<std::ptrdiff_t>(index), std::memory_order_relaxed);
         }
     }
     // acq_rel: this child's writes are visible to the parent; the last child sees them all.

@@ -57,6 +57,7 @@ private:
     std::span<promise_base*> promises_;
     mode mode_;
     std::atomic<std::size_t> remaining_;
+    static constexpr std::ptrdiff_t claiming = -2; // first_ while its claimer finds its index
     std::atomic<std::ptrdiff_t> first_{-1};
     std::coroutine_handle<> parent_{};
     cancel_state* parent_cancel_ = nullptr;
