@@ -120,11 +120,11 @@ bool lock_awaiter::spin_first() noexcept {
 }
 
 void lock_awaiter::start_slow() {
-    slow_ = m_->lock_slow(yield_first_, cancellable_);
+    slow_.emplace(m_->lock_slow(yield_first_, cancellable_).release());
 }
 
 result<unique_guard<mutex>> lock_awaiter::finish_slow() {
-    result<void> r = slow_.operator co_await().await_resume();
+    result<void> r = slow_->await_resume();
     if (!r) {
         return r.error();
     }

@@ -1,6 +1,7 @@
 // weft::task<T>: values, void, exceptions, move-only ownership, laziness, symmetric transfer.
 #include <weft/runtime.hpp>
 
+#include "../sync/sync_test.hpp" // run_in_child
 #include "weft_test.hpp"
 
 #include <catch2/catch.hpp>
@@ -196,4 +197,22 @@ TEST_CASE("a task returning a string hands it over intact", "[runtime][task]") {
     std::string s =
         weft::run([]() -> task<std::string> { co_return std::string(1000, 'x'); }, one_worker());
     CHECK(s == std::string(1000, 'x'));
+}
+
+TEST_CASE("awaiting the same task twice stops with a message", "[runtime][task]") {
+    // The first await takes the frame: the second finds the task empty and the assert fires,
+    // instead of resuming a finished coroutine (a crash, or worse).
+    auto out = weft::testing::run_in_child([] {
+        weft::run(
+            []() -> task<int> {
+                task<int> t = add(1, 2);
+                int a = co_await t;
+                int b = co_await t;
+                co_return a + b;
+            },
+            one_worker());
+    });
+    INFO(out.err);
+    CHECK(out.died());
+    CHECK(out.err.find("co_await on an empty weft::task") != std::string::npos);
 }

@@ -61,6 +61,7 @@ public:
     struct awaiter;
 
     /// Runs the task inline; the awaiter resumes when it finishes, with its value or exception.
+    /// A task is awaited once: the await takes its frame (a second one is a checked error).
     awaiter operator co_await() && noexcept;
     awaiter operator co_await() & noexcept;
 
@@ -78,9 +79,21 @@ private:
 // Machinery: the awaiter, and the promise's get_return_object (it needs task<T> complete).
 
 /// Transfers straight into the task, which inherits the awaiting coroutine's cancellation.
+/// It owns the frame from operator co_await on, and frees it once the await is over: the task
+/// object is empty after one await, so a second one stops at the assert instead of resuming a
+/// finished coroutine.
 template <class T>
 struct task<T>::awaiter {
     handle_type h;
+    explicit awaiter(handle_type owned) noexcept
+        : h(owned) {}
+    awaiter(const awaiter&) = delete;
+    awaiter& operator=(const awaiter&) = delete;
+    ~awaiter() {
+        if (h) {
+            h.destroy();
+        }
+    }
     bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
@@ -97,13 +110,13 @@ struct task<T>::awaiter {
 template <class T>
 inline typename task<T>::awaiter task<T>::operator co_await() && noexcept {
     WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
-    return awaiter{h_};
+    return awaiter{std::exchange(h_, {})};
 }
 
 template <class T>
 inline typename task<T>::awaiter task<T>::operator co_await() & noexcept {
     WEFT_ASSERT(h_, "co_await on an empty weft::task (moved from, or already awaited)");
-    return awaiter{h_};
+    return awaiter{std::exchange(h_, {})};
 }
 
 namespace detail {

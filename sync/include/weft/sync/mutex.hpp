@@ -42,6 +42,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <optional>
 
 namespace weft::sync {
 
@@ -170,11 +171,11 @@ public:
         start_slow();
         // Run the slow path inline, as `co_await slow_` would: it shares our cancellation and
         // resumes us (symmetric transfer) when it has the lock or has given up.
-        return slow_.operator co_await().await_suspend(h);
+        return slow_->await_suspend(h);
     }
 
     result<unique_guard<mutex>> await_resume() {
-        if (slow_.valid()) [[unlikely]] {
+        if (slow_.has_value()) [[unlikely]] {
             return finish_slow();
         }
         return unique_guard<mutex>(*m_);
@@ -189,7 +190,8 @@ private:
     mutex* m_;
     bool cancellable_;
     bool yield_first_ = false; // the budget is spent: yield before competing
-    task<result<void>> slow_;  // the waiting part, started only when needed
+    // The waiting part, started only when needed; the awaiter owns its frame.
+    std::optional<task<result<void>>::awaiter> slow_;
 };
 
 /// What m.lock() returns: co_await it (once).
