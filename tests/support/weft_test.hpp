@@ -1,5 +1,14 @@
-// Helpers shared by weft's tests: stress iteration counts, bounded waits that fail instead of
-// hanging, a lifetime-counting value type, a deterministic random source and a test exception.
+// Helpers shared by weft's tests: stress iteration counts, worker counts, bounded waits that fail
+// instead of hanging, a lifetime-counting value type, a deterministic random source and a test
+// exception.
+//
+// Worker counts: WEFT_WORKERS in the environment sets the worker count of the whole suite, so it
+// can run at 1, 2, 4 or 8 workers (scripts/stress.sh does). It is the variable the runtime itself
+// reads when runtime_options::workers is 0, so tests that leave the count at 0 follow it too; tests
+// that name a count ask test_workers(their usual count). A test whose meaning depends on one count
+// keeps it fixed: one_worker (its tasks run one at a time), or a literal count with the reason
+// beside it (two or more: a worker to steal; metrics that count per-worker entries). Unset, every
+// test runs at its usual count.
 //
 // Catch2 v2 is not thread-safe: assert (REQUIRE/CHECK) only on the test's main thread, or in the
 // one task that block_on is waiting for while no other task asserts. Tasks running concurrently
@@ -10,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -30,6 +40,24 @@ inline int stress_iters(int fallback = 200) {
     }
     return fallback;
 }
+
+/// Worker count for a test's runtime: WEFT_WORKERS from the environment (1..4096, as the runtime
+/// accepts it), else `fallback`, the count the test uses in the normal suite.
+inline std::size_t test_workers(std::size_t fallback) {
+    if (const char* env = std::getenv("WEFT_WORKERS")) {
+        char* end = nullptr;
+        long v = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && v > 0 && v <= 4096) {
+            return static_cast<std::size_t>(v);
+        }
+    }
+    return fallback;
+}
+
+/// The worker count of a test that holds only with one worker, whatever WEFT_WORKERS says: its
+/// tasks run one at a time, so the order it checks is deterministic, a task that never suspends
+/// keeps every other task waiting, and tasks that assert never run at the same time.
+inline constexpr std::size_t one_worker = 1;
 
 /// How long a test waits for something that should happen soon before it gives up and fails,
 /// rather than hanging until the CTest timeout. Generous: sanitizers and a loaded 2-core CI
