@@ -66,7 +66,7 @@ TEST_CASE(
         for (int round = 0; round < rounds; ++round) {
             auto* ch = new weft::sync::channel<int>(); // outlives the abandoned tasks
             weft::runtime_options opts;
-            opts.workers = 2;
+            opts.workers = weft::testing::test_workers(2);
             try {
                 const int r = weft::run(
                     [ch]() -> weft::task<int> {
@@ -102,14 +102,14 @@ TEST_CASE("waking an abandoned task after its runtime is gone does nothing", "[r
             auto* ev = new weft::sync::event();
             auto* ch = new weft::sync::channel<int>();
             {
-                weft::runtime rt(weft::runtime_options{.workers = 2});
+                weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
                 auto a = rt.spawn(wait_on(ev));
                 auto b = rt.spawn(recv_on(ch));
                 // Both are parked once the runtime is idle; the join handles are dropped.
                 (void)rt.block_on([]() -> weft::task<> { co_return; }());
             }
             // A newer runtime, which may get the old one's address.
-            weft::runtime next(weft::runtime_options{.workers = 2});
+            weft::runtime next(weft::runtime_options{.workers = weft::testing::test_workers(2)});
             std::thread waker([ev, ch, round] {
                 ev->set();
                 (void)ch->try_send(round);
@@ -136,7 +136,7 @@ TEST_CASE(
         auto one_round = [] {
             auto* ch = new weft::sync::channel<int>();
             weft::runtime_options opts;
-            opts.workers = 2;
+            opts.workers = weft::testing::test_workers(2);
             (void)weft::run(
                 [ch]() -> weft::task<int> {
                     auto a = weft::spawn(recv_on(ch));
@@ -185,7 +185,7 @@ TEST_CASE(
     auto out = weft::testing::run_in_child([] {
         ::alarm(60); // a hang fails the test (SIGALRM) instead of the CTest timeout
         weft::runtime_options opts;
-        opts.workers = 2;
+        opts.workers = weft::testing::test_workers(2);
         opts.shutdown_grace = std::chrono::milliseconds(200);
         const auto start = std::chrono::steady_clock::now();
         const int r = weft::run(

@@ -27,7 +27,7 @@ weft::task<> recv_forever() {
 template <class Main>
 bool reports_deadlock(Main main) {
     weft::runtime_options opts;
-    opts.workers = 2;
+    opts.workers = weft::testing::test_workers(2);
     try {
         weft::run(std::move(main), std::move(opts));
     } catch (const std::system_error& e) {

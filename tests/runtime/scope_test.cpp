@@ -95,7 +95,7 @@ TEST_CASE("a scope's join waits for every child", "[runtime][scope]") {
             co_await s.join();
             co_return std::pair{n.load(), s.size()};
         },
-        weft::runtime_options{.workers = 3});
+        weft::runtime_options{.workers = weft::testing::test_workers(3)});
     CHECK(seen == 100);
     CHECK(left == 0);
 }
@@ -107,7 +107,7 @@ TEST_CASE("join of an empty scope completes at once", "[runtime][scope]") {
             co_await s.join();
             co_return s.size() == 0;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(ok);
 }
 
@@ -122,7 +122,7 @@ TEST_CASE("a scope's children run concurrently", "[runtime][scope]") {
             co_await s.join();
             co_return 0;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(flag.load());
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("children may spawn more children into their scope", "[runtime][scope]
             co_await s.join();
             co_return 0;
         },
-        weft::runtime_options{.workers = 4});
+        weft::runtime_options{.workers = weft::testing::test_workers(4)});
     CHECK(n.load() == tree_size(6, 3));
 }
 
@@ -156,7 +156,7 @@ TEST_CASE(
             }
             co_return -1;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(code == 5);
     CHECK(a.cancelled.load());
     CHECK(b.cancelled.load());
@@ -174,7 +174,7 @@ TEST_CASE("cancel stops running children and children spawned later", "[runtime]
             co_await s.join();
             co_return 0;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(before.finished.load());
     CHECK(before.cancelled.load());
     CHECK(after.finished.load());
@@ -186,7 +186,7 @@ TEST_CASE(
     "[runtime][scope]") {
     sleeper_report a, b;
     std::atomic<bool> started{false};
-    weft::runtime rt(weft::runtime_options{.workers = 2});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
     auto h =
         rt.spawn([](sleeper_report& x, sleeper_report& y, std::atomic<bool>& st) -> task<bool> {
             weft::scope s;
@@ -218,7 +218,7 @@ TEST_CASE("size counts the children still running", "[runtime][scope]") {
             co_await s.join();
             co_return std::pair{d, s.size()};
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(during == 1);
     CHECK(after == 0);
 }
@@ -234,7 +234,8 @@ TEST_CASE(
 TEST_CASE("stress: scopes with nested spawns and failures", "[.][stress][runtime][scope]") {
     const int iters = weft::testing::stress_iters(200);
     for (int i = 0; i < iters; ++i) {
-        std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
+        // 2..8 workers in turn, or WEFT_WORKERS for every iteration when set.
+        std::size_t workers = weft::testing::test_workers(2 + static_cast<std::size_t>(i % 7));
         INFO("iteration " << i << ", " << workers << " workers");
         std::atomic<int> n{0};
         sleeper_report r;

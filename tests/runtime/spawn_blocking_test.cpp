@@ -33,7 +33,7 @@ task<int> blocking_square(int v) {
 TEST_CASE("spawn_blocking returns the callable's value", "[runtime][spawn_blocking]") {
     int v = weft::run(
         []() -> task<int> { co_return co_await weft::spawn_blocking([] { return 6 * 7; }); },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(v == 42);
 }
 
@@ -41,7 +41,7 @@ TEST_CASE("spawn_blocking runs a void callable", "[runtime][spawn_blocking]") {
     std::atomic<bool> ran{false};
     weft::run(
         [&]() -> task<> { co_await weft::spawn_blocking([&] { ran.store(true); }); },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(ran.load());
 }
 
@@ -55,7 +55,7 @@ TEST_CASE("spawn_blocking rethrows the callable's exception", "[runtime][spawn_b
             }
             co_return -1;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(code == 13);
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("spawn_blocking takes move-only callables and results", "[runtime][spa
             std::unique_ptr<int> q = co_await weft::spawn_blocking(std::move(give_back));
             co_return *q;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(v == 5);
 }
 
@@ -83,7 +83,7 @@ TEST_CASE(
             auto callee = co_await weft::spawn_blocking([] { return std::this_thread::get_id(); });
             co_return std::pair{caller == callee, weft::current_workers() == 2};
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK_FALSE(same_thread);
     CHECK(on_worker);
 }
@@ -100,13 +100,13 @@ TEST_CASE("spawn_blocking does not block the worker", "[runtime][spawn_blocking]
             co_await releaser;
             co_return got;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(acquired);
 }
 
 TEST_CASE("many spawn_blocking calls share a bounded pool", "[runtime][spawn_blocking]") {
     constexpr int n = 64;
-    weft::runtime_options opts{.workers = 2};
+    weft::runtime_options opts{.workers = weft::testing::test_workers(2)};
     opts.max_blocking_threads = 4;
     weft::runtime rt(std::move(opts));
     int sum = rt.block_on([]() -> task<int> {
@@ -125,7 +125,7 @@ TEST_CASE("many spawn_blocking calls share a bounded pool", "[runtime][spawn_blo
 }
 
 TEST_CASE("idle spawn_blocking threads exit after the keep-alive", "[runtime][spawn_blocking]") {
-    weft::runtime_options opts{.workers = 1};
+    weft::runtime_options opts{.workers = weft::testing::one_worker};
     opts.blocking_keep_alive = std::chrono::milliseconds(1);
     weft::runtime rt(std::move(opts));
     CHECK(rt.block_on(blocking_square(3)) == 9);
@@ -136,7 +136,7 @@ TEST_CASE("shutdown waits for a running spawn_blocking call", "[runtime][spawn_b
     std::atomic<bool> finished{false};
     std::binary_semaphore entered{0}, leave{0};
     {
-        weft::runtime rt(weft::runtime_options{.workers = 1});
+        weft::runtime rt(weft::runtime_options{.workers = weft::testing::one_worker});
         rt.block_on(
             [](std::atomic<bool>& f,
                std::binary_semaphore& in,

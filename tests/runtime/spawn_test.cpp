@@ -203,7 +203,7 @@ TEST_CASE("a spawned task's value is delivered through its join handle", "[runti
             CHECK_FALSE(h.valid()); // joined: the handle is consumed
             co_return r;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(v == 5);
 }
 
@@ -214,7 +214,7 @@ TEST_CASE("a void spawned task can be joined", "[runtime][spawn]") {
             join_handle<> h = weft::spawn(set_after_yield(flag));
             co_await h;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(flag.load());
 }
 
@@ -230,13 +230,13 @@ TEST_CASE("many void tasks are spawned and joined", "[runtime][spawn]") {
                 co_await h;
             }
         },
-        weft::runtime_options{.workers = 4});
+        weft::runtime_options{.workers = weft::testing::test_workers(4)});
     CHECK(count.load() == 1000);
 }
 
 TEST_CASE("run and block_on accept a void task", "[runtime][spawn]") {
-    weft::run(noop(), weft::runtime_options{.workers = 1});
-    weft::runtime rt(weft::runtime_options{.workers = 1});
+    weft::run(noop(), weft::runtime_options{.workers = weft::testing::test_workers(1)});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(1)});
     rt.block_on(noop());
     CHECK_THROWS_AS(rt.block_on(void_throws(1)), test_error);
 }
@@ -251,7 +251,7 @@ TEST_CASE("a void spawned task's exception is rethrown by its join", "[runtime][
             }
             co_return -1;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(code == 2);
 }
 
@@ -266,7 +266,7 @@ TEST_CASE("a spawned task's exception is rethrown by its join", "[runtime][spawn
             }
             co_return -1;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(code == 17);
 }
 
@@ -280,7 +280,7 @@ TEST_CASE("join of an already-finished task does not suspend", "[runtime][spawn]
             int v = co_await h;
             co_return std::pair{ready_now, v};
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(ready);
     CHECK(value == 8);
 }
@@ -294,7 +294,7 @@ TEST_CASE("is_done turns true once the spawned task has finished", "[runtime][sp
             co_await h;
             co_return std::tuple{b, done, h.is_done()};
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK_FALSE(before);
     CHECK(after);
     CHECK_FALSE(empty); // a joined (empty) handle is not "done"
@@ -310,7 +310,7 @@ TEST_CASE("a detached task runs to completion", "[runtime][spawn]") {
             co_return co_await weft::testing::yield_until(
                 [&] { return flag.load(std::memory_order_acquire); });
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(seen);
 }
 
@@ -322,7 +322,7 @@ TEST_CASE("dropping a join handle detaches the task", "[runtime][spawn]") {
             co_return co_await weft::testing::yield_until(
                 [&] { return flag.load(std::memory_order_acquire); });
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(seen);
 }
 
@@ -334,7 +334,7 @@ TEST_CASE("go runs a task detached", "[runtime][spawn]") {
             co_return co_await weft::testing::yield_until(
                 [&] { return flag.load(std::memory_order_acquire); });
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(seen);
 }
 
@@ -344,7 +344,7 @@ TEST_CASE(
     detached_log log;
     std::atomic<bool> started_go{false}, started_spawn{false}, started_done{false};
     {
-        weft::runtime rt(log.options(2));
+        weft::runtime rt(log.options(weft::testing::test_workers(2)));
         rt.block_on([](std::atomic<bool>& a, std::atomic<bool>& b, std::atomic<bool>& c) -> task<> {
             // Detached before it runs (go), while it may be running (drop), and after it finished.
             weft::go(throw_after_start(a, 1), "by go");
@@ -372,7 +372,7 @@ TEST_CASE(
     detached_log log;
     std::atomic<bool> started{false};
     {
-        weft::runtime rt(log.options(1));
+        weft::runtime rt(log.options(weft::testing::one_worker));
         rt.block_on([](std::atomic<bool>& s) -> task<> {
             weft::go(throw_after_start(s, 4));
             co_return;
@@ -391,7 +391,7 @@ TEST_CASE(
     "[runtime][spawn]") {
     detached_log log;
     std::atomic<bool> started{false};
-    weft::runtime rt(log.options(1));
+    weft::runtime rt(log.options(weft::testing::one_worker));
     auto h = rt.spawn(throw_after_start(started, 5), "outside");
     REQUIRE(weft::testing::wait_until([&] { return h.is_done(); }));
     h.detach(); // on the test's thread, not a worker
@@ -408,7 +408,7 @@ TEST_CASE("cancel has no effect on a finished task", "[runtime][spawn]") {
             h.cancel(); // idempotent
             co_return co_await h;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(v == 3);
 }
 
@@ -429,7 +429,7 @@ TEST_CASE("a join handle is move-only and a moved-from handle is empty", "[runti
             c = std::move(b);
             co_return co_await c;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(v == 6);
 }
 
@@ -448,13 +448,13 @@ TEST_CASE("1,000,000 spawned tasks are all joined with the right sum", "[runtime
             }
             co_return s;
         },
-        weft::runtime_options{.workers = 4});
+        weft::runtime_options{.workers = weft::testing::test_workers(4)});
     CHECK(sum == static_cast<std::uint64_t>(n) * (n - 1) / 2);
 }
 
 TEST_CASE("random spawn trees of depth 10 produce the sequential sum", "[runtime][spawn]") {
     for (std::uint64_t seed : {1ull, 2ull, 3ull}) {
-        for (std::size_t workers : {1u, 2u, 4u}) {
+        for (std::size_t workers : {1u, 2u, 4u}) { // fixed: the test covers each count itself
             INFO("seed " << seed << ", " << workers << " workers");
             CHECK(check_tree(workers, seed) == tree_sum_sequential(seed, 10));
         }
@@ -462,7 +462,7 @@ TEST_CASE("random spawn trees of depth 10 produce the sequential sum", "[runtime
 }
 
 TEST_CASE("8 outside threads spawn and block_on at once", "[runtime][spawn]") {
-    weft::runtime rt(weft::runtime_options{.workers = 4});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(4)});
     CHECK(outside_spawns(rt, 8, 1000) == 8);
     CHECK(rt.metrics().injected >= 8 * 1001);
 }
@@ -471,7 +471,9 @@ TEST_CASE("stress: random spawn trees", "[.][stress][runtime][spawn]") {
     const int iters = weft::testing::stress_iters(200);
     for (int i = 0; i < iters; ++i) {
         auto seed = static_cast<std::uint64_t>(1000 + i);
-        std::size_t workers = 2 + static_cast<std::size_t>(i % 7); // 2..8
+        // 2..8 workers in turn, or WEFT_WORKERS for every iteration when set.
+        std::size_t workers =
+            weft::testing::test_workers(2 + static_cast<std::size_t>(i % 7)); // 2..8
         INFO("seed " << seed << ", " << workers << " workers");
         REQUIRE(check_tree(workers, seed) == tree_sum_sequential(seed, 10));
     }
@@ -480,7 +482,8 @@ TEST_CASE("stress: random spawn trees", "[.][stress][runtime][spawn]") {
 TEST_CASE("stress: outside threads spawn and block_on at once", "[.][stress][runtime][spawn]") {
     const int iters = weft::testing::stress_iters(200);
     for (int i = 0; i < iters; ++i) {
-        std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
+        // 2..8 workers in turn, or WEFT_WORKERS for every iteration when set.
+        std::size_t workers = weft::testing::test_workers(2 + static_cast<std::size_t>(i % 7));
         INFO("iteration " << i << ", " << workers << " workers");
         weft::runtime rt(weft::runtime_options{.workers = workers});
         REQUIRE(outside_spawns(rt, 8, 50) == 8);

@@ -57,7 +57,7 @@ task<long> depth_sum(int depth) {
 }
 
 weft::runtime_options one_worker() {
-    return weft::runtime_options{.workers = 1};
+    return weft::runtime_options{.workers = weft::testing::one_worker};
 }
 
 } // namespace

@@ -134,7 +134,7 @@ void cancel_races(weft::runtime& rt, std::uint64_t seed, int tasks) {
 } // namespace
 
 TEST_CASE("sleep_for never wakes early", "[runtime][timer]") {
-    weft::runtime rt(weft::runtime_options{.workers = 2});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
     for (auto d :
          {0ns,
           1ns,
@@ -166,7 +166,7 @@ TEST_CASE("many concurrent sleeps never wake early", "[runtime][timer]") {
                 co_await h;
             }
         },
-        weft::runtime_options{.workers = 4});
+        weft::runtime_options{.workers = weft::testing::test_workers(4)});
     CHECK(early.load() == 0);
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("sleep_until a deadline in the past completes at once with success", "
             weft::result<void> c = co_await weft::sleep_for(-5ms);
             co_return a&& b&& c;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(r);
 }
 
@@ -189,12 +189,12 @@ TEST_CASE("sleep_until wakes at or after its deadline", "[runtime][timer]") {
             co_await weft::sleep_until(deadline);
             co_return weft::clock::now() >= deadline;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(late);
 }
 
 TEST_CASE("expired sleeps are counted in the metrics", "[runtime][timer]") {
-    weft::runtime rt(weft::runtime_options{.workers = 1});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::one_worker});
     for (int i = 0; i < 3; ++i) {
         rt.block_on(sleep_and_report(100us));
     }
@@ -215,13 +215,13 @@ TEST_CASE(
                 h.cancel();
                 co_return co_await h;
             },
-            weft::runtime_options{.workers = 1});
+            weft::runtime_options{.workers = weft::testing::one_worker});
         CHECK_FALSE(r.ok);
         CHECK(r.error == std::errc::operation_canceled);
         CHECK(r.ms < 10'000.0);
     }
     SECTION("from a plain thread") {
-        weft::runtime rt(weft::runtime_options{.workers = 2});
+        weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
         std::atomic<bool> started{false};
         auto h = rt.spawn(sleep_signalled(started, 1h));
         REQUIRE(weft::testing::wait_until([&] { return started.load(std::memory_order_acquire); }));
@@ -232,7 +232,7 @@ TEST_CASE(
         CHECK(r.ms < 10'000.0);
     }
     SECTION("when the sleep is awaited inline deep inside the task") {
-        weft::runtime rt(weft::runtime_options{.workers = 2});
+        weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
         auto h = rt.spawn(nested_sleep(1h));
         h.cancel();
         sleep_report r = rt.block_on(join(std::move(h)));
@@ -249,19 +249,20 @@ TEST_CASE(
             h.cancel();
             co_return co_await h;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(cancelled == 3);
 }
 
 TEST_CASE("cancelling a task races its timer firing without a hang", "[runtime][timer]") {
-    weft::runtime rt(weft::runtime_options{.workers = 2});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
     cancel_races(rt, 7, 200);
 }
 
 TEST_CASE("stress: cancel races with sleeping and finishing tasks", "[.][stress][runtime][timer]") {
     const int iters = weft::testing::stress_iters(200);
     for (int i = 0; i < iters; ++i) {
-        std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
+        // 2..8 workers in turn, or WEFT_WORKERS for every iteration when set.
+        std::size_t workers = weft::testing::test_workers(2 + static_cast<std::size_t>(i % 7));
         INFO("iteration " << i << ", " << workers << " workers");
         // The deadlock detector stays on: no race may hang a join (a hang runs into the CTest
         // timeout) and none may look like a deadlock. (It once declared a false one here: it

@@ -73,7 +73,8 @@ task<> set_true(std::atomic<bool>& flag) {
 }
 
 weft::runtime_options workers(std::size_t n) {
-    return weft::runtime_options{.workers = n};
+    // One worker stays one (a child that waits for its sibling proves concurrency only there).
+    return weft::runtime_options{.workers = n == 1 ? n : weft::testing::test_workers(n)};
 }
 
 } // namespace

@@ -73,7 +73,7 @@ TEST_CASE("when_any returns the first task to finish, with its index", "[runtime
                 a.finished.load() && c.finished.load(),
                 a.cancelled.load() && c.cancelled.load()};
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(index == 1);
     CHECK(value == 2);
     CHECK(losers_done);
@@ -97,7 +97,7 @@ TEST_CASE(
             auto r = co_await weft::when_any(std::move(ts));
             co_return std::pair{r.index, r.value};
         },
-        weft::runtime_options{.workers = 3});
+        weft::runtime_options{.workers = weft::testing::test_workers(3)});
     CHECK(index == 3);
     CHECK(value == 30);
     for (std::size_t i = 0; i < reps.size(); ++i) {
@@ -120,7 +120,7 @@ TEST_CASE("when_any rethrows the winner's exception", "[runtime][when_any]") {
             }
             co_return -1;
         },
-        weft::runtime_options{.workers = 2});
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(code == 31);
     CHECK(a.finished.load());
     CHECK(a.cancelled.load());
@@ -132,7 +132,7 @@ TEST_CASE("when_any of one task returns it", "[runtime][when_any]") {
             auto w = co_await weft::when_any(value_after_yields(8, 2));
             co_return w.index == 0 ? w.value : -1;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::test_workers(1)});
     CHECK(r == 8);
 }
 
@@ -145,14 +145,14 @@ TEST_CASE(
             [[maybe_unused]] std::monostate m = r.value;
             co_return r.index;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(index == 1);
 }
 
 TEST_CASE(
     "when_any of tasks that finish at about the same time picks one of them",
     "[runtime][when_any]") {
-    weft::runtime rt(weft::runtime_options{.workers = 4});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(4)});
     std::mt19937 rng(5);
     for (int i = 0; i < 200; ++i) {
         auto d1 = std::chrono::microseconds(rng() % 100);

@@ -76,7 +76,7 @@ task<int> throws_test_error(int code) {
 }
 
 weft::runtime_options two_workers() {
-    return weft::runtime_options{.workers = 2};
+    return weft::runtime_options{.workers = weft::testing::test_workers(2)};
 }
 
 } // namespace
@@ -212,7 +212,8 @@ TEST_CASE(
     const int iters = weft::testing::stress_iters(200);
     std::mt19937 rng(99);
     for (int i = 0; i < iters; ++i) {
-        std::size_t workers = 2 + static_cast<std::size_t>(i % 7);
+        // 2..8 workers in turn, or WEFT_WORKERS for every iteration when set.
+        std::size_t workers = weft::testing::test_workers(2 + static_cast<std::size_t>(i % 7));
         INFO("iteration " << i << ", " << workers << " workers");
         weft::runtime rt(weft::runtime_options{.workers = workers});
         int bad = rt.block_on([](std::uint32_t seed) -> task<int> {
@@ -274,7 +275,7 @@ TEST_CASE(
                 (void)co_await weft::testing::yield_until([&] { return started.load(); });
                 co_await weft::yield_now();
             },
-            weft::runtime_options{.workers = 2});
+            weft::runtime_options{.workers = weft::testing::test_workers(2)});
         INFO("round " << round);
         REQUIRE(outcome.load() == 1);
     }

@@ -55,7 +55,7 @@ TEST_CASE("two tasks that yield on one worker alternate", "[runtime][yield]") {
             co_await b;
             co_return l;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     REQUIRE(log.size() == 2 * turns);
     INFO(log);
     CHECK(longest_run(log) == 1);
@@ -85,7 +85,7 @@ TEST_CASE(
             }
             co_return runs;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     REQUIRE(longest.size() == 122);
     for (std::size_t phase = 0; phase < longest.size(); ++phase) {
         INFO("phase " << phase);
@@ -103,12 +103,12 @@ TEST_CASE("yield_now lets a task queued behind the yielder run", "[runtime][yiel
             co_await w;
             co_await s;
         },
-        weft::runtime_options{.workers = 1});
+        weft::runtime_options{.workers = weft::testing::one_worker});
     CHECK(ok.load());
 }
 
 TEST_CASE("yield_now resumes the task on a worker of the same runtime", "[runtime][yield]") {
-    weft::runtime rt(weft::runtime_options{.workers = 3});
+    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(3)});
     bool ok = rt.block_on([]() -> task<bool> {
         for (int i = 0; i < 100; ++i) {
             co_await weft::yield_now();
