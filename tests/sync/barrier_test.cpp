@@ -56,7 +56,7 @@ TEST_CASE("a barrier releases each phase together, with one leader per phase", "
     constexpr int rounds = 50;
     phase_state s;
     s.cells.assign(n, 0);
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         barrier b(n);
         std::vector<join_handle<int>> hs;
         for (int i = 0; i < n; ++i) {
@@ -73,7 +73,7 @@ TEST_CASE("a barrier releases each phase together, with one leader per phase", "
 }
 
 TEST_CASE("a cancelled waiter withdraws its arrival", "[sync][barrier]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         barrier b(2);
         auto h = weft::spawn([](barrier* br) -> task<std::error_code> {
             auto r = co_await br->arrive_and_wait();
@@ -92,7 +92,7 @@ TEST_CASE("a cancelled waiter withdraws its arrival", "[sync][barrier]") {
 }
 
 TEST_CASE("arrive_and_drop completes the phase and shrinks the next ones", "[sync][barrier]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         barrier b(2);
         auto h = weft::spawn([](barrier* br) -> task<int> {
             auto r1 = co_await br->arrive_and_wait(); // completed by the drop below

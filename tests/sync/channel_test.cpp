@@ -73,7 +73,7 @@ channel<int> make_channel(std::size_t cap) {
 } // namespace
 
 TEST_CASE("an unbuffered send completes only when a receiver takes the value", "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch;
         std::atomic<bool> sent{false};
         auto h = weft::spawn(send_one(ch, 7, &sent));
@@ -89,7 +89,7 @@ TEST_CASE("an unbuffered send completes only when a receiver takes the value", "
 }
 
 TEST_CASE("a send to a full buffered channel waits until a receive makes room", "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch(2);
         CHECK(ch.try_send(1));
         CHECK(ch.try_send(2));
@@ -113,7 +113,7 @@ TEST_CASE("a send to a full buffered channel waits until a receive makes room", 
 TEST_CASE("a receive from an empty channel waits for a send, for every kind", "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{4}, SIZE_MAX}) {
         INFO(kind_name(cap));
-        run_on(1, [cap]() -> task<> {
+        run_on(weft::testing::one_worker, [cap]() -> task<> {
             channel<int> ch = make_channel(cap);
             std::atomic<bool> got{false};
             auto h = weft::spawn(recv_one(ch, &got));
@@ -130,7 +130,7 @@ TEST_CASE("a receive from an empty channel waits for a send, for every kind", "[
 }
 
 TEST_CASE("an unbounded channel never makes a sender wait", "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         auto ch = channel<int>::unbounded();
         for (int i = 0; i < 100000; ++i) {
             REQUIRE(ch.try_send(i));
@@ -148,7 +148,7 @@ TEST_CASE(
     "close wakes every waiting receiver, which then see the channel closed", "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{4}, SIZE_MAX}) {
         INFO(kind_name(cap));
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             channel<int> ch = make_channel(cap);
             std::atomic<bool> done[3] = {false, false, false};
             std::vector<join_handle<recv_result<int>>> hs;
@@ -171,7 +171,7 @@ TEST_CASE(
 TEST_CASE(
     "close wakes every waiting sender with channel_closed and leaves their values alone",
     "[sync][channel]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<std::unique_ptr<int>> ch; // unbuffered: every send waits
         auto sender_task = [](channel<std::unique_ptr<int>> c) -> task<bool> {
             auto p = std::make_unique<int>(5);
@@ -195,7 +195,7 @@ TEST_CASE(
     "[sync][channel]") {
     for (std::size_t cap : {std::size_t{8}, SIZE_MAX}) {
         INFO(kind_name(cap));
-        run_on(1, [cap]() -> task<> {
+        run_on(weft::testing::one_worker, [cap]() -> task<> {
             channel<int> ch = make_channel(cap);
             for (int i = 0; i < 5; ++i) {
                 REQUIRE(ch.try_send(i));
@@ -221,7 +221,7 @@ TEST_CASE("recv() can be taken as a plain std::optional<T>", "[sync][channel]") 
     static_assert(std::is_convertible_v<
                   recv_result<std::unique_ptr<int>>,
                   std::optional<std::unique_ptr<int>>>);
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<std::unique_ptr<int>> ch(2);
         REQUIRE(ch.try_send(std::make_unique<int>(6)));
         ch.close();
@@ -234,7 +234,7 @@ TEST_CASE("recv() can be taken as a plain std::optional<T>", "[sync][channel]") 
 }
 
 TEST_CASE("a send on a closed channel fails and the value is not consumed", "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<std::unique_ptr<int>> ch(4);
         ch.close();
         auto p = std::make_unique<int>(1);
@@ -249,7 +249,7 @@ TEST_CASE("a send on a closed channel fails and the value is not consumed", "[sy
 TEST_CASE("values from one sender arrive in the order they were sent", "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{3}, std::size_t{64}, SIZE_MAX}) {
         INFO(kind_name(cap) << " cap " << cap);
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             channel<int> ch = make_channel(cap);
             constexpr int senders = 4;
             constexpr int per = 5000;
@@ -277,7 +277,7 @@ TEST_CASE("values from one sender arrive in the order they were sent", "[sync][c
 
 TEST_CASE(
     "try_send and try_recv never wait, and hand a value back when they fail", "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<std::unique_ptr<int>> unbuffered;
         auto p = std::make_unique<int>(3);
         CHECK(unbuffered.try_send(std::move(p)).error() == std::errc::operation_would_block);
@@ -300,7 +300,7 @@ TEST_CASE(
 TEST_CASE("move-only values cross every kind of channel", "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{2}, SIZE_MAX}) {
         INFO(kind_name(cap));
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             auto ch = cap == SIZE_MAX ? channel<std::unique_ptr<int>>::unbounded()
                                       : channel<std::unique_ptr<int>>(cap);
             auto producer = [](channel<std::unique_ptr<int>> c) -> task<int> {
@@ -328,7 +328,7 @@ TEST_CASE("move-only values cross every kind of channel", "[sync][channel]") {
 TEST_CASE(
     "element lifetimes: every value constructed is destroyed, none copied", "[sync][channel]") {
     weft::testing::lifetime_counts counts;
-    run_on(2, [&counts]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&counts]() -> task<> {
         using weft::testing::counted;
         channel<counted> ch(4);
         for (int i = 0; i < 3; ++i) {
@@ -348,7 +348,7 @@ TEST_CASE(
     "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{4}}) {
         INFO(kind_name(cap));
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             channel<int> ch = make_channel(cap);
             std::atomic<bool> d1{false}, d2{false};
             auto first = weft::spawn(recv_one(ch, &d1));
@@ -368,7 +368,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a cancelled send keeps its value and the channel gets nothing", "[sync][channel]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<std::unique_ptr<int>> ch; // no receiver: the send waits
         auto body = [](channel<std::unique_ptr<int>> c) -> task<bool> {
             auto p = std::make_unique<int>(11);
@@ -387,7 +387,7 @@ TEST_CASE("a cancelled send keeps its value and the channel gets nothing", "[syn
 TEST_CASE(
     "a receive in an already cancelled task takes a ready value but never waits",
     "[sync][channel]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch(2);
         auto body = [](channel<int> c) -> task<int> {
             co_await weft::yield_now(); // let the spawner cancel us
@@ -404,7 +404,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with_timeout cuts a waiting receive short with timed_out", "[sync][channel]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<int> ch;
         auto waiter = [](channel<int> c) -> task<result<int>> {
             auto v = co_await c.recv();
@@ -427,7 +427,7 @@ TEST_CASE(
     "[sync][channel]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{1}}) {
         INFO(kind_name(cap));
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             auto ch = channel<std::unique_ptr<int>>(cap);
             if (cap == 1) {
                 REQUIRE(ch.try_send(std::make_unique<int>(1))); // full: the next send waits
@@ -498,7 +498,7 @@ TEST_CASE(
             }
         });
         run_on(
-            2,
+            weft::testing::test_workers(2),
             [&]() -> task<> {
                 while (auto v = co_await in.recv()) {
                     const auto k = static_cast<std::size_t>(*v);
@@ -529,7 +529,7 @@ TEST_CASE(
     // synchronization (Go's TestNoRaceChan*).
     for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{16}, SIZE_MAX}) {
         INFO(kind_name(cap));
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             constexpr int n = 200;
             std::vector<std::int64_t> payload(n, 0);
             channel<int> ch = make_channel(cap);
@@ -673,7 +673,7 @@ mpmc_outcome
 run_mpmc(std::size_t cap, std::int64_t items, std::uint64_t seed, std::uint64_t max_us = 3000) {
     weft::testing::ledger seen(static_cast<std::size_t>(items));
     mpmc_cuts cuts;
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         auto ch = cap == SIZE_MAX ? channel<std::int64_t>::unbounded() : channel<std::int64_t>(cap);
         constexpr int n = 8;
         std::vector<join_handle<int>> cons;
@@ -765,7 +765,7 @@ TEST_CASE("misuse: closing a closed channel aborts with a message", "[sync][chan
 
 TEST_CASE("misuse: blocking_recv on a worker aborts with a message", "[sync][channel][death]") {
     auto out = weft::testing::run_in_child([] {
-        run_on(1, []() -> task<> {
+        run_on(weft::testing::one_worker, []() -> task<> {
             channel<int> ch(1);
             (void)ch.blocking_recv();
             co_return;
@@ -790,7 +790,7 @@ TEST_CASE(
     "[sync][channel][deadlock]") {
     auto out = weft::testing::run_in_child([] {
         try {
-            run_on(2, []() -> task<> {
+            run_on(weft::testing::test_workers(2), []() -> task<> {
                 channel<int> a;
                 channel<int> b;
                 auto h = weft::spawn([](channel<int> c) -> task<int> {
@@ -830,7 +830,7 @@ TEST_CASE(
     int first_got = 0;
     int backup_got = 0;
     int lost = 0;
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         for (int i = 0; i < rounds; ++i) {
             for (std::size_t cap : {std::size_t{0}, std::size_t{1}}) {
                 channel<int> ch = make_channel(cap);
@@ -893,7 +893,7 @@ TEST_CASE(
     "[sync][channel]") {
     std::atomic<bool> ran{false};
     std::atomic<int> sent_before{-1};
-    run_on(1, [&]() -> task<> {
+    run_on(weft::testing::one_worker, [&]() -> task<> {
         auto ch = channel<int>::unbounded();
         co_await weft::spawn(hot_sender(ch, &ran, &sent_before));
     });

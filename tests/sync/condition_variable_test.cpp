@@ -54,7 +54,7 @@ task<long> consume(queue_state* q) {
 TEST_CASE(
     "producer and consumers through a condition variable, with the predicate form",
     "[sync][condition_variable]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         queue_state q;
         std::vector<join_handle<long>> cons;
         for (int i = 0; i < 4; ++i) {
@@ -89,7 +89,7 @@ TEST_CASE(
 
 TEST_CASE(
     "notify_all wakes every waiter: each returns holding the lock", "[sync][condition_variable]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         condition_variable cv;
         bool go = false;
@@ -133,7 +133,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a cancelled wait returns the error with the lock held again", "[sync][condition_variable]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         condition_variable cv;
         auto body = [](mutex* mx, condition_variable* c) -> task<int> {
@@ -157,7 +157,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with_timeout on a predicate wait reports timed_out", "[sync][condition_variable]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         condition_variable cv;
         auto body = [](mutex* mx, condition_variable* c) -> task<result<int>> {
@@ -208,7 +208,7 @@ TEST_CASE(
     for (int it = 0; it < iters; ++it) {
         std::atomic<long> total{0};
         long expect = 0;
-        run_on(2, [&]() -> task<> {
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
             queue_state q;
             std::vector<join_handle<int>> cons;
             for (int i = 0; i < 6; ++i) {

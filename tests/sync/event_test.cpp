@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE(
     "set releases every waiter and later waits complete at once: reset re-arms", "[sync][event]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         event ev;
         int payload = 0; // plain write before set(), read after wait()
         std::vector<join_handle<int>> hs;
@@ -60,7 +60,7 @@ TEST_CASE(
         from_task.blocking_wait();
     });
     run_on(
-        1,
+        weft::testing::one_worker,
         [&]() -> task<> {
             auto r = co_await from_thread.wait();
             CHECK(r.has_value());
@@ -72,7 +72,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a cancelled event wait reports the error", "[sync][event]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         event ev;
         auto h = weft::spawn([](event* e) -> task<std::error_code> {
             auto r = co_await e->wait();

@@ -20,7 +20,7 @@ using weft::testing::run_on;
 using namespace std::chrono_literals;
 
 TEST_CASE("a latch releases its waiters when the count reaches zero", "[sync][latch]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         latch l(5);
         std::vector<int> slots(5, 0);
         std::vector<join_handle<int>> hs;
@@ -55,7 +55,7 @@ TEST_CASE("count_down from plain threads, blocking_wait on one", "[sync][latch]"
     }
     std::thread waiter([&] { l.blocking_wait(); });
     run_on(
-        1,
+        weft::testing::one_worker,
         [&]() -> task<> {
             l.count_down();
             co_await l.wait();
@@ -69,7 +69,7 @@ TEST_CASE("count_down from plain threads, blocking_wait on one", "[sync][latch]"
 }
 
 TEST_CASE("a cancelled latch wait reports the error", "[sync][latch]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         latch l(1);
         auto h = weft::spawn([](latch* lt) -> task<std::error_code> {
             auto r = co_await lt->wait();
@@ -85,7 +85,7 @@ TEST_CASE("a cancelled latch wait reports the error", "[sync][latch]") {
 
 TEST_CASE(
     "with_timeout on a latch wait reports timed_out: the latch still opens", "[sync][latch]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         latch l(2);
         auto waiter = [](latch* lt) -> task<weft::result<void>> { co_return co_await lt->wait(); };
         auto r = co_await weft::with_timeout(3ms, waiter(&l));

@@ -62,7 +62,7 @@ task<int> contender(shared_state* s, int iters, bool yield_inside) {
 } // namespace
 
 TEST_CASE("lock, unlock, guards and try_lock", "[sync][mutex]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         mutex m;
         {
             auto g = co_await m.lock();
@@ -88,7 +88,7 @@ TEST_CASE("mutual exclusion under 1,000 contending tasks", "[sync][mutex]") {
     for (bool yield_inside : {false, true}) {
         INFO((yield_inside ? "holding the lock across a task switch" : "short critical sections"));
         shared_state s;
-        run_on(2, [&]() -> task<> {
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
             std::vector<join_handle<int>> hs;
             hs.reserve(1000);
             for (int t = 0; t < 1000; ++t) {
@@ -136,7 +136,7 @@ TEST_CASE(
     "[sync][mutex]") {
     shared_state s;
     std::vector<std::int64_t> waits;
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         std::atomic<bool> stop{false};
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         std::vector<join_handle<int>> hs;
@@ -165,7 +165,7 @@ TEST_CASE(
 TEST_CASE(
     "a waiting lock is cancelled: operation_canceled, nothing held, the mutex unaffected",
     "[sync][mutex]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         auto g = co_await m.lock();
         REQUIRE(g);
@@ -186,7 +186,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with_timeout on a contended lock reports timed_out", "[sync][mutex]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         auto g = co_await m.lock();
         REQUIRE(g);
@@ -205,7 +205,7 @@ TEST_CASE("with_timeout on a contended lock reports timed_out", "[sync][mutex]")
 TEST_CASE("cancellations mixed into heavy contention leave the mutex consistent", "[sync][mutex]") {
     shared_state s;
     std::atomic<int> cancelled{0};
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         auto body = [](shared_state* st, std::atomic<int>* c) -> task<int> {
             for (int i = 0; i < 200; ++i) {
                 auto g = co_await st->m.lock();
@@ -255,7 +255,7 @@ TEST_CASE(
         stop.store(true);
     });
     run_on(
-        2,
+        weft::testing::test_workers(2),
         [&]() -> task<> {
             std::vector<join_handle<int>> hs;
             for (int t = 0; t < 8; ++t) {
@@ -272,7 +272,7 @@ TEST_CASE(
 }
 
 TEST_CASE("happens-before: writes under the lock are seen by the next holder", "[sync][mutex]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         std::vector<int> data; // guarded by m
         auto writer = [](mutex* mx, std::vector<int>* d, int base) -> task<int> {
@@ -315,7 +315,7 @@ TEST_CASE(
     "[sync][mutex][deadlock]") {
     auto out = weft::testing::run_in_child([] {
         try {
-            run_on(2, []() -> task<> {
+            run_on(weft::testing::test_workers(2), []() -> task<> {
                 mutex m;
                 auto g = co_await m.lock();
                 auto h = weft::spawn([](mutex* mx) -> task<int> {
@@ -340,7 +340,7 @@ TEST_CASE("stress: contention, hand-off and cancellation", "[.][stress][sync][mu
     for (int it = 0; it < iters; ++it) {
         shared_state s;
         std::atomic<int> failed{0};
-        run_on(2, [&]() -> task<> {
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
             auto body = [](shared_state* st, std::atomic<int>* f, int k) -> task<int> {
                 for (int i = 0; i < 100; ++i) {
                     auto g = co_await st->m.lock();

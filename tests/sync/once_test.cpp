@@ -40,7 +40,7 @@ task<int> caller(once* o, int* value, std::atomic<int>* runs) {
 } // namespace
 
 TEST_CASE("call runs its function exactly once, however many tasks call it", "[sync][once]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         once o;
         int value = 0;
         std::atomic<int> runs{0};
@@ -61,7 +61,7 @@ TEST_CASE("call runs its function exactly once, however many tasks call it", "[s
 }
 
 TEST_CASE("a call that throws does not count: the next caller runs its function", "[sync][once]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         once o;
         bool threw = false;
         try {
@@ -83,7 +83,7 @@ TEST_CASE("a call that throws does not count: the next caller runs its function"
 TEST_CASE(
     "a waiter cancelled while another runs the function gets the error: the run completes",
     "[sync][once]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         once o;
         int value = 0;
         std::atomic<int> runs{0};
@@ -107,7 +107,7 @@ TEST_CASE(
 TEST_CASE(
     "with_timeout on a caller waiting for another's run reports timed_out: the run completes",
     "[sync][once]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         once o;
         event started;
         event finish;

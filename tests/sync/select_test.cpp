@@ -36,7 +36,7 @@ task<result<void>> send_after(channel<int> ch, int v, std::chrono::milliseconds 
 } // namespace
 
 TEST_CASE("select takes the ready case and leaves the others untouched", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> a(1);
         channel<int> b(1);
         channel<int> c(1);
@@ -60,7 +60,7 @@ TEST_CASE("select takes the ready case and leaves the others untouched", "[sync]
 TEST_CASE(
     "select is fair: over 100,000 selects on two ready channels each case fires 45-55%",
     "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> a(1);
         channel<int> b(1);
         REQUIRE(a.try_send(0));
@@ -83,7 +83,7 @@ TEST_CASE(
 }
 
 TEST_CASE("select is fair among four ready cases too", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         std::vector<channel<int>> ch;
         for (int i = 0; i < 4; ++i) {
             ch.emplace_back(1);
@@ -129,7 +129,7 @@ TEST_CASE(
     "[sync][select]") {
     // One worker: the selector runs (and parks, nobody receives yet) while this task yields, and
     // only then does this task receive: the receiver always arrives after the select waits.
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch;
         int count[2] = {0, 0};
         int bad = 0;
@@ -154,7 +154,7 @@ TEST_CASE(
 TEST_CASE(
     "two send cases on one channel: a receiver already waiting takes either", "[sync][select]") {
     // One worker: the receiver runs (and parks) while this task yields, then the select finds it.
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch;
         int count[2] = {0, 0};
         int bad = 0;
@@ -180,7 +180,7 @@ TEST_CASE(
 }
 
 TEST_CASE("select with default never blocks, and prefers any ready case", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> unbuffered;
         channel<int> full(1);
         REQUIRE(full.try_send(1));
@@ -201,7 +201,7 @@ TEST_CASE(
     "select waits until a case becomes ready, and exactly that case fires", "[sync][select]") {
     for (std::size_t cap : {std::size_t{0}, std::size_t{2}}) {
         INFO("cap " << cap);
-        run_on(2, [cap]() -> task<> {
+        run_on(weft::testing::test_workers(2), [cap]() -> task<> {
             channel<int> a(cap);
             channel<int> b(cap);
             auto h = weft::spawn(send_after(b, 42, 5ms));
@@ -216,7 +216,7 @@ TEST_CASE(
 }
 
 TEST_CASE("select send case waits for a receiver and hands it the value", "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<std::unique_ptr<int>> out;
         channel<int> never;
         auto receiver_task = [](channel<std::unique_ptr<int>> c) -> task<int> {
@@ -238,7 +238,7 @@ TEST_CASE("select send case waits for a receiver and hands it the value", "[sync
 TEST_CASE(
     "after() fires when no channel is ready in time: a channel case that fires cancels the timer",
     "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<int> quiet;
         const auto t0 = std::chrono::steady_clock::now();
         auto r = co_await select(quiet.recv_case(), after(10ms));
@@ -264,7 +264,7 @@ TEST_CASE(
 }
 
 TEST_CASE("deadline() and the earliest of several timers", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> quiet;
         auto r = co_await select(
             after(10s),
@@ -279,7 +279,7 @@ TEST_CASE("deadline() and the earliest of several timers", "[sync][select]") {
 TEST_CASE(
     "select on a closed channel: a receive case fires empty, a send case fails untouched",
     "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> closed(3);
         REQUIRE(closed.try_send(8));
         closed.close();
@@ -302,7 +302,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a closing channel wakes a waiting select", "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<int> a;
         channel<int> b(4);
         auto closer = [](channel<int> c) -> task<int> {
@@ -319,7 +319,7 @@ TEST_CASE("a closing channel wakes a waiting select", "[sync][select]") {
 }
 
 TEST_CASE("nil channel cases are never ready", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         auto nil = channel<int>::nil();
         CHECK_FALSE(static_cast<bool>(nil));
         auto r = co_await select(nil.recv_case(), nil.send_case(1), default_case);
@@ -330,7 +330,7 @@ TEST_CASE("nil channel cases are never ready", "[sync][select]") {
 }
 
 TEST_CASE("the same channel twice in one select", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> ch(1);
         REQUIRE(ch.try_send(4));
         auto r = co_await select(ch.recv_case(), ch.recv_case(), ch.send_case(5));
@@ -344,7 +344,7 @@ TEST_CASE("the same channel twice in one select", "[sync][select]") {
 
 TEST_CASE(
     "a cancelled select reports none and operation_canceled: no case fired", "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<int> a;
         channel<int> b(1);
         auto body = [](channel<int> x, channel<int> y) -> task<std::error_code> {
@@ -392,7 +392,7 @@ TEST_CASE(
     shutdown_outcome out;
     const auto t0 = std::chrono::steady_clock::now();
     {
-        weft::runtime rt(weft::runtime_options{.workers = 1});
+        weft::runtime rt(weft::runtime_options{.workers = weft::testing::one_worker});
         channel<int> ch;
         rt.spawn(select_until_shutdown(ch, out)).detach();
         const bool parked = rt.block_on([](shutdown_outcome& o) -> task<bool> {
@@ -413,7 +413,7 @@ TEST_CASE(
     "[sync][select]") {
     shutdown_outcome out;
     channel<int> ch;
-    run_on(1, [&]() -> task<> {
+    run_on(weft::testing::one_worker, [&]() -> task<> {
         weft::go(select_until_shutdown(ch, out));
         (void)co_await weft::testing::yield_until(
             [&] { return out.started.load(std::memory_order_acquire); });
@@ -424,7 +424,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with_timeout cuts a waiting select short with timed_out", "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         channel<int> a;
         auto body = [](channel<int> x) -> task<result<int>> {
             auto r = co_await select(x.recv_case());
@@ -440,7 +440,7 @@ TEST_CASE("with_timeout cuts a waiting select short with timed_out", "[sync][sel
 
 TEST_CASE(
     "select in an already cancelled task takes a ready case but never waits", "[sync][select]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         channel<int> a(1);
         auto body = [](channel<int> x) -> task<int> {
             co_await weft::yield_now();
@@ -505,7 +505,7 @@ void run_select_stress(
     std::size_t cap, std::int64_t items, std::uint64_t seed, std::uint64_t max_us = 2000) {
     weft::testing::ledger seen(static_cast<std::size_t>(items));
     weft::testing::ledger unsent(static_cast<std::size_t>(items));
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         channel<std::int64_t> a(cap);
         channel<std::int64_t> b(cap);
         std::vector<join_handle<std::int64_t>> cons;
@@ -565,7 +565,7 @@ TEST_CASE("stress: competing selects, many seeds", "[.][stress][sync][select]") 
 }
 
 TEST_CASE("happens-before through a select receive and a select send", "[sync][select]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         constexpr int n = 200;
         std::vector<std::int64_t> payload(n, 0);
         channel<int> ch;
@@ -598,7 +598,7 @@ TEST_CASE("happens-before through a select receive and a select send", "[sync][s
 TEST_CASE("deadlock: tasks that all wait in select are reported", "[sync][select][deadlock]") {
     auto out = weft::testing::run_in_child([] {
         try {
-            run_on(1, []() -> task<> {
+            run_on(weft::testing::one_worker, []() -> task<> {
                 channel<int> a;
                 channel<int> b;
                 (void)co_await select(a.recv_case(), b.send_case(1));
@@ -619,7 +619,7 @@ TEST_CASE(
     "[.][stress][sync][select]") {
     const int rounds = weft::testing::stress_iters(200) * 5;
     int lost = 0;
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         for (int i = 0; i < rounds; ++i) {
             channel<int> a;
             channel<int> b(1);

@@ -54,7 +54,7 @@ task<int> acquire_n(semaphore* s, std::uint64_t n, std::vector<int>* order, int 
 TEST_CASE("a semaphore bounds concurrency to its permits", "[sync][semaphore]") {
     std::atomic<int> inside{0};
     std::atomic<int> peak{0};
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         semaphore s(3);
         std::vector<join_handle<int>> hs;
         for (int t = 0; t < 50; ++t) {
@@ -71,7 +71,7 @@ TEST_CASE("a semaphore bounds concurrency to its permits", "[sync][semaphore]") 
 }
 
 TEST_CASE("acquire(n), try_acquire, release(n)", "[sync][semaphore]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         semaphore s(5);
         CHECK(s.try_acquire(3));
         CHECK_FALSE(s.try_acquire(3));
@@ -86,7 +86,7 @@ TEST_CASE("acquire(n), try_acquire, release(n)", "[sync][semaphore]") {
 
 TEST_CASE(
     "first come, first served: a large acquire is not starved by small ones", "[sync][semaphore]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         semaphore s(0);
         std::vector<int> order;
         auto big = weft::spawn(acquire_n(&s, 4, &order, 1));
@@ -112,7 +112,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a cancelled head of the queue passes the permits on to those behind it", "[sync][semaphore]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         semaphore s(2);
         std::vector<int> order;
         auto big = weft::spawn(acquire_n(&s, 3, &order, 1));
@@ -131,7 +131,7 @@ TEST_CASE(
 }
 
 TEST_CASE("with_timeout on an acquire reports timed_out and holds nothing", "[sync][semaphore]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         semaphore s(1);
         auto body = [](semaphore* sem) -> task<result<int>> {
             auto r = co_await sem->acquire(2);
@@ -160,7 +160,7 @@ TEST_CASE("blocking_acquire from plain threads and release from tasks", "[sync][
         });
     }
     run_on(
-        2,
+        weft::testing::test_workers(2),
         [&]() -> task<> {
             for (int i = 0; i < 400; ++i) {
                 s.release();
@@ -178,7 +178,7 @@ TEST_CASE("blocking_acquire from plain threads and release from tasks", "[sync][
 
 TEST_CASE(
     "happens-before: a release is seen by the acquire that takes its permit", "[sync][semaphore]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         semaphore s(0);
         int payload = 0; // plain
         auto producer = [](semaphore* sem, int* p) -> task<int> {
@@ -208,7 +208,7 @@ TEST_CASE("stress: semaphore with cancellations", "[.][stress][sync][semaphore]"
     for (int it = 0; it < iters; ++it) {
         std::atomic<int> inside{0};
         std::atomic<int> peak{0};
-        run_on(2, [&]() -> task<> {
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
             semaphore s(2);
             std::vector<join_handle<int>> hs;
             for (int t = 0; t < 32; ++t) {

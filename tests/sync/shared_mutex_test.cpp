@@ -73,7 +73,7 @@ TEST_CASE("readers share the lock, writers have it alone", "[sync][shared_mutex]
     rw_state readers_only;
     // One worker: a reader that yields while holding the lock lets the next queued reader run,
     // which must get in beside it (with two workers, one may steal and run them one by one).
-    run_on(1, [&]() -> task<> {
+    run_on(weft::testing::one_worker, [&]() -> task<> {
         std::vector<join_handle<int>> hs;
         for (int i = 0; i < 16; ++i) {
             hs.push_back(weft::spawn(reader(&readers_only, 20)));
@@ -85,7 +85,7 @@ TEST_CASE("readers share the lock, writers have it alone", "[sync][shared_mutex]
     CHECK(readers_only.max_readers.load() > 1); // they held it together
 
     rw_state s;
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         std::vector<join_handle<int>> hs;
         for (int i = 0; i < 16; ++i) {
             hs.push_back(weft::spawn(reader(&s, 100)));
@@ -103,7 +103,7 @@ TEST_CASE("readers share the lock, writers have it alone", "[sync][shared_mutex]
 }
 
 TEST_CASE("a waiting writer holds back readers that come after it", "[sync][shared_mutex]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         shared_mutex rw;
         auto r1 = co_await rw.lock_shared();
         REQUIRE(r1);
@@ -126,7 +126,7 @@ TEST_CASE("a waiting writer holds back readers that come after it", "[sync][shar
 }
 
 TEST_CASE("cancelling a waiting writer lets the readers behind it in", "[sync][shared_mutex]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         shared_mutex rw;
         auto r1 = co_await rw.lock_shared();
         REQUIRE(r1);
@@ -151,7 +151,7 @@ TEST_CASE("cancelling a waiting writer lets the readers behind it in", "[sync][s
 TEST_CASE(
     "with_timeout on a waiting lock or lock_shared reports timed_out and holds nothing",
     "[sync][shared_mutex]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         shared_mutex rw;
         auto write_lock = [](shared_mutex* m) -> task<weft::result<int>> {
             auto g = co_await m->lock();
@@ -189,7 +189,7 @@ TEST_CASE(
 TEST_CASE(
     "a cancelled waiting reader reports operation_canceled: the writer then runs alone",
     "[sync][shared_mutex]") {
-    run_on(1, []() -> task<> {
+    run_on(weft::testing::one_worker, []() -> task<> {
         shared_mutex rw;
         auto w = co_await rw.lock();
         REQUIRE(w);
@@ -233,7 +233,7 @@ TEST_CASE("stress: readers and writers with cancellations", "[.][stress][sync][s
     const int iters = weft::testing::stress_iters(20);
     for (int it = 0; it < iters; ++it) {
         rw_state s;
-        run_on(2, [&]() -> task<> {
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
             std::vector<join_handle<int>> hs;
             for (int i = 0; i < 12; ++i) {
                 hs.push_back(weft::spawn(i % 3 == 0 ? writer(&s, 30) : reader(&s, 30)));

@@ -156,7 +156,7 @@ int last_touch_stress(int rounds, Make make, Ready ready, Release release, Wait 
     });
     int failed = 0;
     run_on(
-        2,
+        weft::testing::test_workers(2),
         [&]() -> task<> {
             for (int round = 0; round < rounds; ++round) {
                 prim* p = make();

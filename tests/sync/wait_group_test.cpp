@@ -32,7 +32,7 @@ task<int> worker(wait_group* wg, std::vector<int>* slots, int i) {
 TEST_CASE(
     "wait returns once every added task has called done, and the group is reusable",
     "[sync][wait_group]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         wait_group wg;
         auto ready = co_await wg.wait(); // zero: at once
         CHECK(ready.has_value());
@@ -55,7 +55,7 @@ TEST_CASE(
 }
 
 TEST_CASE("several tasks may wait on one group", "[sync][wait_group]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         wait_group wg;
         wg.add(1);
         std::vector<weft::join_handle<int>> hs;
@@ -76,7 +76,7 @@ TEST_CASE("several tasks may wait on one group", "[sync][wait_group]") {
 }
 
 TEST_CASE("a cancelled wait reports the error and leaves the counter alone", "[sync][wait_group]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         wait_group wg;
         wg.add(2);
         auto h = weft::spawn([](wait_group* g) -> task<std::error_code> {
@@ -95,7 +95,7 @@ TEST_CASE("a cancelled wait reports the error and leaves the counter alone", "[s
 TEST_CASE(
     "with_timeout on a wait reports timed_out: a later wait still completes",
     "[sync][wait_group]") {
-    run_on(2, []() -> task<> {
+    run_on(weft::testing::test_workers(2), []() -> task<> {
         wait_group wg;
         wg.add(1);
         auto waiter = [](wait_group* g) -> task<weft::result<void>> {
@@ -120,7 +120,7 @@ TEST_CASE("blocking_wait lets a plain thread wait for tasks", "[sync][wait_group
         wg.blocking_wait();
         saw_zero.store(wg.count() == 0);
     });
-    run_on(2, [&]() -> task<> {
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
         for (int i = 0; i < 50; ++i) {
             weft::go([](wait_group* g) -> task<int> {
                 co_await weft::yield_now();
@@ -166,7 +166,7 @@ TEST_CASE(
 TEST_CASE("deadlock: a wait nobody will end is reported", "[sync][wait_group][deadlock]") {
     auto out = weft::testing::run_in_child([] {
         try {
-            run_on(1, []() -> task<> {
+            run_on(weft::testing::one_worker, []() -> task<> {
                 wait_group wg;
                 wg.add(1); // and nobody calls done()
                 (void)co_await wg.wait();
