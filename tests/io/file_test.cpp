@@ -143,7 +143,7 @@ TEST_CASE("many concurrent file reads at different offsets", "[io][file]") {
             }
             co_await s.join();
         },
-        4);
+        weft::testing::test_workers(4));
     CHECK(good == readers);
 }
 
@@ -213,7 +213,7 @@ TEST_CASE(
             reader.cancel();
             ec = co_await reader;
         },
-        1);
+        weft::testing::one_worker);
     CHECK(others_ran);
     CHECK(ec == std::errc::operation_canceled);
     CHECK(reads > 0);
@@ -244,7 +244,7 @@ TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[i
             reader.cancel();
             ec = co_await reader;
         },
-        1);
+        weft::testing::one_worker);
     CHECK(ran); // cancel() does not drop a task: it runs, and its awaits fail (spawn.hpp)
     CHECK(ec == std::errc::operation_canceled);
 }
@@ -327,7 +327,7 @@ TEST_CASE(
                 }
             }
         },
-        4);
+        weft::testing::test_workers(4));
     CHECK(wrong == 0);
     CHECK(other == 0);
     CHECK(ebadf == long{rounds} * readers); // every reader ended on the close, none earlier

@@ -8,6 +8,8 @@
 #include <weft/io.hpp>
 #include <weft/runtime.hpp>
 
+#include "weft_test.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -44,7 +46,7 @@ inline void prologue() {
 
 /// Runs `body` (a callable returning a task) on a fresh runtime with `workers` workers.
 template <class F>
-auto run(F&& body, std::size_t workers = 2) {
+auto run(F&& body, std::size_t workers = weft::testing::test_workers(2)) {
     weft::runtime_options o;
     o.workers = workers;
     return weft::run(std::forward<F>(body), std::move(o));

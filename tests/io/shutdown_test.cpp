@@ -145,7 +145,7 @@ std::vector<int> full_backlog(const tcp_listener& l) {
 /// `timeouts`) the with_timeout waits of kinds 5-6. The runtime shuts down with them blocked.
 void abandon_round(bool timeouts, outcomes& out) {
     weft::runtime_options o;
-    o.workers = 2;
+    o.workers = weft::testing::test_workers(2);
     weft::runtime rt(o);
     rt.block_on([](outcomes& res, bool tmo) -> weft::task<> {
         auto [l, la] = loopback_listener();
@@ -230,7 +230,7 @@ weft::task<> blocked_receiver(weft::sync::channel<int> ch) {
 /// worker) left with one task blocked on a socket read (even rounds) or a channel (odd rounds).
 void leave_one_blocked(int round) {
     weft::runtime_options o;
-    o.workers = 2;
+    o.workers = weft::testing::test_workers(2);
     weft::runtime rt(o);
     rt.block_on([](int r) -> weft::task<> {
         if (r % 2 == 0) {

@@ -268,7 +268,7 @@ TEST_CASE("echo across many concurrent connections with the data verified", "[io
             server.cancel();
             co_await server;
         },
-        4);
+        weft::testing::test_workers(4));
     CHECK(failed == 0);
     CHECK(verified == conns);
 }
@@ -800,7 +800,7 @@ TEST_CASE(
     const int before = open_fds();
     {
         weft::runtime_options o;
-        o.workers = 2;
+        o.workers = weft::testing::test_workers(2);
         weft::runtime rt(o);
         rt.block_on([](task_census& cen) -> weft::task<> {
             auto l = tcp_listener::bind("127.0.0.1:0").value();
@@ -876,7 +876,7 @@ TEST_CASE(
             co_await weft::testing::yield_until([&] { return open_fds() <= before; }, 5s);
             after = open_fds();
         },
-        4);
+        weft::testing::test_workers(4));
     CHECK(done >= iters);
     CHECK(after <= before);
 }

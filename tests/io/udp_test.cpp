@@ -195,7 +195,7 @@ TEST_CASE("stress: many concurrent udp clients against one echo socket", "[io][u
             echoes.cancel();
             co_await echoes.join();
         },
-        4);
+        weft::testing::test_workers(4));
     // UDP may drop under load; loopback rarely does. Most must arrive.
     CHECK(good >= (iters / 16) * 16 * 9 / 10);
 }

@@ -201,7 +201,7 @@ TEST_CASE(
             // back too).
             weft::io::detail::uring_fail_enter_for_testing(EPERM);
         },
-        1);
+        weft::testing::one_worker);
     weft::io::detail::uring_fail_enter_for_testing(0);
     if (!on_uring) {
         return;
