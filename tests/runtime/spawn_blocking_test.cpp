@@ -77,13 +77,14 @@ TEST_CASE("spawn_blocking takes move-only callables and results", "[runtime][spa
 TEST_CASE(
     "spawn_blocking runs the call on another thread and resumes on a worker",
     "[runtime][spawn_blocking]") {
+    const std::size_t workers = weft::testing::test_workers(2);
     auto [same_thread, on_worker] = weft::run(
-        []() -> task<std::pair<bool, bool>> {
+        [workers]() -> task<std::pair<bool, bool>> {
             auto caller = std::this_thread::get_id();
             auto callee = co_await weft::spawn_blocking([] { return std::this_thread::get_id(); });
-            co_return std::pair{caller == callee, weft::current_workers() == 2};
+            co_return std::pair{caller == callee, weft::current_workers() == workers};
         },
-        weft::runtime_options{.workers = weft::testing::test_workers(2)});
+        weft::runtime_options{.workers = workers});
     CHECK_FALSE(same_thread);
     CHECK(on_worker);
 }

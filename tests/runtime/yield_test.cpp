@@ -108,16 +108,17 @@ TEST_CASE("yield_now lets a task queued behind the yielder run", "[runtime][yiel
 }
 
 TEST_CASE("yield_now resumes the task on a worker of the same runtime", "[runtime][yield]") {
-    weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(3)});
-    bool ok = rt.block_on([]() -> task<bool> {
+    const std::size_t workers = weft::testing::test_workers(3);
+    weft::runtime rt(weft::runtime_options{.workers = workers});
+    bool ok = rt.block_on([](std::size_t n) -> task<bool> {
         for (int i = 0; i < 100; ++i) {
             co_await weft::yield_now();
-            if (weft::current_workers() != 3) {
+            if (weft::current_workers() != n) {
                 co_return false;
             }
         }
         co_return true;
-    }());
+    }(workers));
     CHECK(ok);
     CHECK(rt.metrics().total().yields >= 100);
 }
