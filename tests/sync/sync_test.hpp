@@ -7,6 +7,7 @@
 
 #include "weft_test.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstddef>
@@ -156,7 +157,8 @@ int last_touch_stress(int rounds, Make make, Ready ready, Release release, Wait 
     });
     int failed = 0;
     run_on(
-        weft::testing::test_workers(2),
+        // At least two: a releasing task needs a worker other than the spinning waiter's.
+        std::max<std::size_t>(2, weft::testing::test_workers(2)),
         [&]() -> task<> {
             for (int round = 0; round < rounds; ++round) {
                 prim* p = make();
