@@ -673,7 +673,9 @@ mpmc_outcome
 run_mpmc(std::size_t cap, std::int64_t items, std::uint64_t seed, std::uint64_t max_us = 3000) {
     weft::testing::ledger seen(static_cast<std::size_t>(items));
     mpmc_cuts cuts;
-    run_on(weft::testing::test_workers(2), [&]() -> task<> {
+    // At least two workers: the test checks that cancellations cut waiting receivers short, and
+    // on one worker the producers can fill an unbounded channel before any receiver waits.
+    run_on(std::max<std::size_t>(2, weft::testing::test_workers(2)), [&]() -> task<> {
         auto ch = cap == SIZE_MAX ? channel<std::int64_t>::unbounded() : channel<std::int64_t>(cap);
         constexpr int n = 8;
         std::vector<join_handle<int>> cons;
