@@ -35,8 +35,8 @@ struct fd_state {
     int fd = -1;                      // set at adopt; -1 once the descriptor is closed (lock)
     std::atomic<bool> closing{false}; // close() was called (lock-free read for is_open)
     fd_kind kind = fd_kind::stream;
-    bool closed = false;   // close() was called (lock)
-    bool released = false; // the handle is gone (lock)
+    bool closed = false;             // close() was called (lock)
+    bool released = false;           // the handle is gone (lock)
     bool retry_exhaustion = true;    // listeners: listen_options::retry_on_resource_exhaustion
     std::uint32_t inflight = 0;      // ops between op_start and op_finish, plus internal ops (lock)
     op* ops[2] = {nullptr, nullptr}; // in-flight ops per side, via op::next/prev (lock)
