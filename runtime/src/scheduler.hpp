@@ -110,7 +110,10 @@ private:
     std::coroutine_handle<> steal_from_others();
     std::coroutine_handle<> pull_global();
     void drain_inbox() noexcept;
-    bool run_timers() noexcept; // fires due timers; true if any task became runnable
+    bool run_timers() noexcept;        // fires due timers; true if any task became runnable
+    bool fire(timer_node* n) noexcept; // a popped timer: false if it was cancelled first
+    /// Room for one wake-up in fifo_ (see make_fifo_room): the timer loops stop without it.
+    bool fifo_has_room() noexcept { return fifo_.size() < fifo_.capacity() || make_fifo_room(); }
     void fire_all_timers() noexcept;
     void park();
     bool drained() noexcept; // after exit_: nothing local left (waits briefly for I/O)

@@ -85,6 +85,21 @@ void worker::drain_inbox() noexcept {
     timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
 
+bool worker::fire(timer_node* n) noexcept {
+    std::uint32_t expected = timer_node::waiting;
+    if (!n->state.compare_exchange_strong(
+            expected, timer_node::fired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        // Cancelled: the node is on (or about to be on) the inbox, which queues the waiter.
+        return false;
+    }
+    if (n->on_fire != nullptr) {
+        n->on_fire(n);
+    } else {
+        push_wakeup(n->waiter);
+    }
+    return true;
+}
+
 bool worker::run_timers() noexcept {
     if (timers_.empty()) {
         return false;
@@ -93,24 +108,11 @@ bool worker::run_timers() noexcept {
     bool any = false;
     // Room first: out of memory, the rest of the due timers wait for the next turn (after the
     // woken tasks have run) instead of failing in a noexcept path.
-    while (!timers_.empty() && timers_.next_deadline() <= now &&
-           (fifo_.size() < fifo_.capacity() || make_fifo_room())) {
-        timer_node* n = timers_.pop();
-        std::uint32_t expected = timer_node::waiting;
-        if (n->state.compare_exchange_strong(
-                expected,
-                timer_node::fired,
-                std::memory_order_acq_rel,
-                std::memory_order_acquire)) {
+    while (!timers_.empty() && timers_.next_deadline() <= now && fifo_has_room()) {
+        if (fire(timers_.pop())) {
             worker_counters::bump(counters_.timers_fired);
             any = true;
-            if (n->on_fire != nullptr) {
-                n->on_fire(n);
-            } else {
-                push_wakeup(n->waiter);
-            }
         }
-        // else: cancelled; the node is on (or about to be on) the inbox, which queues the waiter.
     }
     timers_size_.store(timers_.size(), std::memory_order_relaxed);
     if (any && deque_.size() > 1) {
@@ -122,20 +124,8 @@ bool worker::run_timers() noexcept {
 void worker::fire_all_timers() noexcept {
     // As in run_timers: out of memory for the wake-ups, fire the rest on a later turn (the worker
     // keeps calling this while the runtime stops and timers are left).
-    while (!timers_.empty() && (fifo_.size() < fifo_.capacity() || make_fifo_room())) {
-        timer_node* n = timers_.pop();
-        std::uint32_t expected = timer_node::waiting;
-        if (n->state.compare_exchange_strong(
-                expected,
-                timer_node::fired,
-                std::memory_order_acq_rel,
-                std::memory_order_acquire)) {
-            if (n->on_fire != nullptr) {
-                n->on_fire(n);
-            } else {
-                push_wakeup(n->waiter);
-            }
-        }
+    while (!timers_.empty() && fifo_has_room()) {
+        fire(timers_.pop());
     }
     timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
