@@ -74,6 +74,21 @@ count_ctest() {
   ((failed == 0))
 }
 
+# failed_details <flavor> <log>: the names of the failed tests and the lines where Catch2 says what
+# failed, kept for the summary: CI shows only the end of the output, and a flaky failure may not
+# come back in a rerun.
+failed_details() {
+  local t
+  while read -r t; do
+    [[ -n "$t" ]] && failures+=("$1: $t")
+  done < <(sed -n '/The following tests FAILED:/,$p' "$2" | grep -E '^[[:space:]]+[0-9]+ - ' |
+    sed -E 's/^[[:space:]]+//' | head -n 20)
+  while IFS= read -r t; do
+    [[ -n "$t" ]] && failures+=("$1:   $t")
+  done < <(grep -E -A4 ': FAILED:|has failed|Timeout|Subprocess aborted' "$2" | grep -v '^--$' |
+    cut -c1-200 | head -n 24)
+}
+
 fail() {
   total_failed=$((total_failed + 1))
   failures+=("$1")
@@ -108,6 +123,7 @@ run_flavor() {
   if ! count_ctest "$dir/ctest.log"; then
     failures+=("$name: tests (see $dir/ctest.log)")
     grep -q '% tests passed' "$dir/ctest.log" || total_failed=$((total_failed + 1))
+    failed_details "$name" "$dir/ctest.log"
   fi
   cpu_now
   timings+=("$name: $((SECONDS - start)) s (build ${build_s} s, tests $((SECONDS - test_start)) s; CPU $((cpu - cpu_start)) s)")
