@@ -1,5 +1,5 @@
-// weft::scope: a task group whose children never outlive it; cancel() reaches running children
-// and children spawned later.
+// weft::scope: a task group whose children never outlive it; cancel() reaches running children,
+// and children spawned later never run.
 #include <weft/weft.hpp>
 
 #include <atomic>
@@ -18,7 +18,8 @@ weft::task<> branch(weft::scope& s, std::atomic<int>& done) {
     co_return;
 }
 
-weft::task<> forever(std::atomic<int>& cancelled) {
+weft::task<> forever(std::atomic<int>& started, std::atomic<int>& cancelled) {
+    started.fetch_add(1);
     auto r = co_await weft::sleep_for(1h);
     if (!r) {
         cancelled.fetch_add(1);
@@ -38,12 +39,15 @@ int main() {
             co_return 1;
         }
 
-        std::atomic<int> cancelled{0};
+        std::atomic<int> started{0}, cancelled{0};
         weft::scope s;
-        s.spawn(forever(cancelled));
-        s.cancel();                  // the running child...
-        s.spawn(forever(cancelled)); // ...and every child spawned from now on
-        co_await s.join();
-        co_return cancelled.load() == 2 ? 0 : 2;
+        s.spawn(forever(started, cancelled));
+        while (started.load() == 0) {
+            co_await weft::yield_now(); // let it start
+        }
+        s.cancel();                           // the running child's sleep ends at once...
+        s.spawn(forever(started, cancelled)); // ...and a child spawned from now on never runs
+        co_await s.join(); // no rethrow: a child stopped by the cancel() has not failed
+        co_return started.load() == 1 && cancelled.load() == 1 ? 0 : 2;
     });
 }

@@ -103,7 +103,7 @@ ssize_t read_nowait(detail::fd_state* st, std::span<std::byte> buf, std::uint64_
 /// What a cancelled task (or a stopping runtime) gets from read_at's inline path, or no error.
 std::error_code cancelled(const weft::detail::cancel_state* c) noexcept {
     if (weft::detail::runtime_stopping()) {
-        return std::make_error_code(std::errc::operation_canceled);
+        return make_error_code(weft::errc::canceled);
     }
     if (c != nullptr && c->requested()) {
         return c->error();

@@ -329,16 +329,20 @@ op_outcome op_finish(op& o) noexcept {
         case why_cancel:
             return {
                 -1,
-                o.cancel != nullptr ? o.cancel->error()
-                                    : std::make_error_code(std::errc::operation_canceled)};
+                o.cancel != nullptr ? o.cancel->error() : make_error_code(weft::errc::canceled)};
         case why_deadline:
-            return {-1, std::make_error_code(std::errc::timed_out)};
+            return {-1, make_error_code(weft::errc::timed_out)};
         case why_closed:
             return {-1, std::make_error_code(std::errc::bad_file_descriptor)};
         case why_stopping:
         default:
-            return {-1, std::make_error_code(std::errc::operation_canceled)};
+            return {-1, make_error_code(weft::errc::canceled)};
         }
+    }
+    if (res == -ETIMEDOUT) {
+        // A weft deadline already past when the op began (op_begin), or the kernel's own (a
+        // connect or keepalive timeout): both read "timed out" and equal std::errc::timed_out.
+        return {-1, make_error_code(weft::errc::timed_out)};
     }
     return {-1, std::error_code(static_cast<int>(-res), std::system_category())};
 }

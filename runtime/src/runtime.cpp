@@ -25,8 +25,25 @@ public:
             return "deadlock: every task is blocked and nothing can wake one";
         case errc::runtime_stopped:
             return "runtime stopped";
+        case errc::timed_out:
+            return "timed out";
+        case errc::canceled:
+            return "operation canceled";
         }
         return "unknown weft error";
+    }
+    // weft's timeout and cancellation codes compare equal to std's conditions, so that code
+    // written against std::errc::timed_out keeps working while the message reads "timed out"
+    // (std's generic category says "Connection timed out", the text of ETIMEDOUT).
+    std::error_condition default_error_condition(int c) const noexcept override {
+        switch (static_cast<errc>(c)) {
+        case errc::timed_out:
+            return std::errc::timed_out;
+        case errc::canceled:
+            return std::errc::operation_canceled;
+        default:
+            return {c, *this};
+        }
     }
 };
 } // namespace

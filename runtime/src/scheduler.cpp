@@ -485,6 +485,7 @@ void worker::run(std::latch& ready) {
         budget_ = task_budget;
         worker_counters::bump(counters_.tasks_run);
         running_task_.store(true, std::memory_order_relaxed);
+        tls_chain = nullptr; // a weft task sets it as it resumes; anything else runs unlinked
         h.resume();
         running_task_.store(false, std::memory_order_relaxed);
     }

@@ -104,6 +104,9 @@ bool budget_exhausted() noexcept {
 // the finish of every task a register save and restore.
 [[gnu::noinline]] void
 report_detached_exception(const char* name, std::exception_ptr e, scheduler* s) noexcept {
+    if (is_cancellation(e)) {
+        return; // a detached task that was cancelled did what it was asked: not an error to report
+    }
     if (s == nullptr && tls_worker != nullptr) {
         s = &tls_worker->sched();
     }
@@ -148,7 +151,7 @@ std::coroutine_handle<> finish_spawned(std::coroutine_handle<> self, promise_bas
         if (p.exception_) {
             report_detached_exception(p.name_, p.exception_);
         }
-        self.destroy();
+        destroy_frame(self, p);
         return std::noop_coroutine();
     }
     if (prev.has_listener()) {

@@ -91,6 +91,10 @@ group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexce
 }
 
 void group::finish() noexcept {
+    if (parent_) {
+        // Resumed by the last child: from here on the parent's chain runs (null: not a task).
+        tls_chain = parent_cancel_;
+    }
     if (counted_blocked_) {
         counted_blocked_ = false;
         blocked_leave(blocked_on::join);
@@ -191,6 +195,10 @@ struct scope::bookkeeping {
     std::exception_ptr first_error;                                          // guarded by mu
     bool cancelled = false;                                                  // guarded by mu
     std::coroutine_handle<> waiter{}; // guarded by mu: the task in join()
+    // Guarded by mu: children out of `live` whose frames are being freed. join() waits for them
+    // too, so that nothing of a child (its parameters' destructors) runs after join() returns.
+    std::size_t dying = 0;
+    bool done() const noexcept { return live.empty() && dying == 0; }
 };
 
 scope::bookkeeping& scope::book() const noexcept {
@@ -211,7 +219,7 @@ scope::~scope() {
     {
         std::lock_guard lk(book().mu);
         WEFT_ASSERT(
-            book().live.empty(),
+            book().done(),
             "weft::scope destroyed while children are running: co_await scope.join() first");
     }
     book().~bookkeeping();
@@ -250,7 +258,7 @@ void scope::cancel() noexcept {
 std::size_t scope::size() const {
     bookkeeping& b = book();
     std::lock_guard lk(b.mu);
-    return b.live.size();
+    return b.live.size() + b.dying;
 }
 
 bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
@@ -264,7 +272,7 @@ bool scope::suspend_join(std::coroutine_handle<> h, detail::cancel_state* c) {
     waited_ = true;
     bookkeeping& b = book();
     std::lock_guard lk(b.mu);
-    if (b.live.empty()) {
+    if (b.done()) {
         waited_ = false;
         detail::blocked_leave(detail::blocked_on::join);
         if (waiter_cancel_ != nullptr) {
@@ -306,18 +314,29 @@ std::coroutine_handle<> scope::on_child_done(detail::join_listener* self, void* 
         auto it = b.live.find(p);
         frame = it->second;
         b.live.erase(it);
-        if (p->exception_ && !b.first_error) {
+        // A child's cancelled_error is a failure only when the scope did not ask for it: after
+        // cancel() (explicit, by a failed sibling, or by a cancelled joiner) it is what the
+        // children were told to do.
+        if (p->exception_ && !b.first_error &&
+            !(b.cancelled && detail::is_cancellation(p->exception_))) {
             b.first_error = p->exception_;
             b.cancelled = true;
             for (auto& [q, h] : b.live) {
                 q->own_cancel_.request(detail::cancel_reason::cancelled);
             }
         }
-        if (b.live.empty() && b.waiter) {
+        ++b.dying;
+    }
+    // The child is suspended at its final point: freeing it here is allowed. Before it counts
+    // out, so that join() returns only once every child's frame is gone.
+    detail::destroy_frame(frame, *p);
+    {
+        std::lock_guard lk(b.mu);
+        --b.dying;
+        if (b.done() && b.waiter) {
             resume = std::exchange(b.waiter, {});
         }
     }
-    frame.destroy(); // the child is suspended at its final point: freeing it here is allowed
     return resume ? resume : std::noop_coroutine();
 }
 

@@ -328,7 +328,7 @@ std::uint32_t select_core::finish() noexcept {
 
 std::error_code select_core::cancel_error() const noexcept {
     return cancel_ != nullptr ? cancel_->error()
-                              : std::make_error_code(std::errc::operation_canceled);
+                              : make_error_code(weft::errc::canceled);
 }
 
 void select_core::wake_claimed() noexcept {

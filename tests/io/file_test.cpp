@@ -221,9 +221,9 @@ TEST_CASE(
 
 TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[io][file]") {
     WEFT_IO_TEST_PROLOGUE();
-    // One worker: the spawned reader cannot start before the cancel below (it runs when the
-    // parent awaits it), so it starts cancelled, and a cached read must not succeed (as every
-    // other op fails fast in a cancelled task).
+    // One worker: the reader starts, yields, and the parent cancels it while it waits in that
+    // yield; its read of cached data must then not succeed (as every other op fails fast in a
+    // cancelled task). It has to start first: a task cancelled before it starts never runs.
     const std::string path = temp_path("cancelled");
     unlink_on_exit cleanup{path};
     std::error_code ec;
@@ -237,15 +237,17 @@ TEST_CASE("read_at in a cancelled task fails at once, also for cached data", "[i
             REQUIRE(warm);
             auto reader = weft::spawn([](file& fl, bool& started) -> weft::task<std::error_code> {
                 started = true;
+                co_await weft::yield_now(); // the parent cancels us here
                 std::array<std::byte, 16> b{};
                 auto n = co_await fl.read_at(b, 0);
                 co_return n ? std::error_code{} : n.error();
             }(f, ran));
+            co_await weft::testing::yield_until([&] { return ran; });
             reader.cancel();
             ec = co_await reader;
         },
         weft::testing::one_worker);
-    CHECK(ran); // cancel() does not drop a task: it runs, and its awaits fail (spawn.hpp)
+    CHECK(ran);
     CHECK(ec == std::errc::operation_canceled);
 }
 

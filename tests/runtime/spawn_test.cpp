@@ -1,6 +1,7 @@
 // weft::spawn, weft::go, weft::join_handle and weft::runtime::spawn.
 #include <weft/runtime.hpp>
 
+#include "../sync/sync_test.hpp" // run_in_child
 #include "weft_test.hpp"
 
 #include <catch2/catch.hpp>
@@ -431,6 +432,24 @@ TEST_CASE("a join handle is move-only and a moved-from handle is empty", "[runti
         },
         weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(v == 6);
+}
+
+TEST_CASE("joining the same handle twice stops with a message", "[runtime][spawn][death]") {
+    // The first join takes the task's frame and frees it: the second finds the handle empty and
+    // the assert fires, instead of reading a freed frame.
+    auto out = weft::testing::run_in_child([] {
+        weft::run(
+            []() -> task<int> {
+                auto h = weft::spawn(value_of(3));
+                int a = co_await h;
+                int b = co_await h;
+                co_return a + b;
+            },
+            weft::runtime_options{.workers = weft::testing::one_worker});
+    });
+    INFO(out.err);
+    CHECK(out.died());
+    CHECK(out.err.find("co_await on an empty weft::join_handle") != std::string::npos);
 }
 
 TEST_CASE("1,000,000 spawned tasks are all joined with the right sum", "[runtime][spawn]") {

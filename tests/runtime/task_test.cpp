@@ -199,7 +199,7 @@ TEST_CASE("a task returning a string hands it over intact", "[runtime][task]") {
     CHECK(s == std::string(1000, 'x'));
 }
 
-TEST_CASE("awaiting the same task twice stops with a message", "[runtime][task]") {
+TEST_CASE("awaiting the same task twice stops with a message", "[runtime][task][death]") {
     // The first await takes the frame: the second finds the task empty and the assert fires,
     // instead of resuming a finished coroutine (a crash, or worse).
     auto out = weft::testing::run_in_child([] {

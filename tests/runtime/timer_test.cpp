@@ -42,13 +42,13 @@ task<sleep_report> sleep_and_report(std::chrono::nanoseconds d) {
     co_return sleep_report{r.has_value(), r.error(), ms_since(t0)};
 }
 
-task<sleep_report> nested_sleep(std::chrono::nanoseconds d) {
-    co_return co_await sleep_and_report(d); // inline: shares the spawned task's cancellation
-}
-
 task<sleep_report> sleep_signalled(std::atomic<bool>& started, std::chrono::nanoseconds d) {
     started.store(true, std::memory_order_release);
     co_return co_await sleep_and_report(d);
+}
+
+task<sleep_report> nested_sleep(std::atomic<bool>& started, std::chrono::nanoseconds d) {
+    co_return co_await sleep_signalled(started, d); // inline: shares the task's cancellation
 }
 
 /// Sleeps `d` and counts an early wake-up.
@@ -60,7 +60,8 @@ task<> sleep_and_check(std::chrono::nanoseconds d, std::atomic<int>& early) {
     }
 }
 
-task<int> count_cancelled_sleeps(int n) {
+task<int> count_cancelled_sleeps(std::atomic<bool>& started, int n) {
+    started.store(true, std::memory_order_release);
     int cancelled = 0;
     for (int i = 0; i < n; ++i) {
         auto r = co_await weft::sleep_for(1h);
@@ -71,8 +72,10 @@ task<int> count_cancelled_sleeps(int n) {
     co_return cancelled;
 }
 
-/// A task for the cancellation races: a few short sleeps and yields, then a value.
-task<int> short_sleeper(std::uint64_t seed) {
+/// A task for the cancellation races: a few short sleeps and yields, then a value. Cancelling it
+/// only cuts its sleeps short, unless the cancel comes before it starts: then it never runs.
+task<int> short_sleeper(std::atomic<bool>& ran, std::uint64_t seed) {
+    ran.store(true, std::memory_order_relaxed);
     std::mt19937_64 rng(seed);
     int steps = static_cast<int>(rng() % 4);
     for (int i = 0; i < steps; ++i) {
@@ -98,13 +101,27 @@ task<> cancel_later(join_handle<int>* victim, std::uint64_t seed) {
     victim->cancel();
 }
 
+/// Joins a victim of the races: 1 if it ran and returned its value, 0 if it never ran and its join
+/// threw cancelled_error, -1 for anything else.
+task<int> join_victim(join_handle<int> h, const std::atomic<bool>& ran) {
+    try {
+        int v = co_await h;
+        co_return v == 1 && ran.load(std::memory_order_relaxed) ? 1 : -1;
+    } catch (const weft::cancelled_error& e) {
+        co_return !ran.load(std::memory_order_relaxed) && e.code() == std::errc::operation_canceled
+            ? 0
+            : -1;
+    }
+}
+
 /// One round of cancellation races on `rt`: cancels from a plain thread at random moments and
 /// from other tasks; every join must return.
 void cancel_races(weft::runtime& rt, std::uint64_t seed, int tasks) {
     std::mt19937_64 rng(seed);
     for (int i = 0; i < tasks; ++i) {
         // From this (plain) thread: the task may not have started, may sleep, or may be done.
-        auto h = rt.spawn(short_sleeper(rng()));
+        std::atomic<bool> ran{false};
+        auto h = rt.spawn(short_sleeper(ran, rng()));
         for (auto spin = rng() % 2000; spin > 0; --spin) {
             if (spin % 256 == 0) {
                 std::this_thread::yield();
@@ -114,21 +131,24 @@ void cancel_races(weft::runtime& rt, std::uint64_t seed, int tasks) {
         if (rng() % 2 == 0) {
             h.cancel(); // twice
         }
-        CHECK(rt.block_on(join(std::move(h))) == 1);
+        int outcome = rt.block_on(join_victim(std::move(h), ran));
+        CHECK(outcome >= 0);
     }
     // From other tasks, possibly on other workers, while the victims sleep or finish.
-    int got = rt.block_on([](std::uint64_t s, int n) -> task<int> {
+    int wrong = rt.block_on([](std::uint64_t s, int n) -> task<int> {
         std::mt19937_64 r(s);
-        int sum = 0;
+        int bad = 0;
         for (int i = 0; i < n; ++i) {
-            auto victim = weft::spawn(short_sleeper(r()));
+            std::atomic<bool> ran{false};
+            auto victim = weft::spawn(short_sleeper(ran, r()));
             auto canceller = weft::spawn(cancel_later(&victim, r()));
             co_await canceller; // the victim's handle stays with us; cancel only races the task
-            sum += co_await victim;
+            int outcome = co_await join_victim(std::move(victim), ran);
+            bad += outcome < 0 ? 1 : 0;
         }
-        co_return sum;
+        co_return bad;
     }(rng(), tasks));
-    CHECK(got == tasks);
+    CHECK(wrong == 0);
 }
 
 } // namespace
@@ -233,7 +253,9 @@ TEST_CASE(
     }
     SECTION("when the sleep is awaited inline deep inside the task") {
         weft::runtime rt(weft::runtime_options{.workers = weft::testing::test_workers(2)});
-        auto h = rt.spawn(nested_sleep(1h));
+        std::atomic<bool> started{false};
+        auto h = rt.spawn(nested_sleep(started, 1h));
+        REQUIRE(weft::testing::wait_until([&] { return started.load(std::memory_order_acquire); }));
         h.cancel();
         sleep_report r = rt.block_on(join(std::move(h)));
         CHECK(r.error == std::errc::operation_canceled);
@@ -241,16 +263,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a task cancelled before it runs finds every sleep cut short with operation_canceled",
+    "a cancelled task finds every later sleep cut short with operation_canceled",
     "[runtime][timer]") {
+    std::atomic<bool> started{false};
     int cancelled = weft::run(
-        []() -> task<int> {
-            auto h = weft::spawn(count_cancelled_sleeps(3)); // one worker: it has not run yet
+        [&]() -> task<int> {
+            auto h = weft::spawn(count_cancelled_sleeps(started, 3));
+            co_await weft::testing::yield_until(
+                [&] { return started.load(std::memory_order_acquire); });
             h.cancel();
             co_return co_await h;
         },
         weft::runtime_options{.workers = weft::testing::one_worker});
+    CHECK(started.load());
     CHECK(cancelled == 3);
+}
+
+TEST_CASE(
+    "a task cancelled before it runs never sleeps: its join throws cancelled_error",
+    "[runtime][timer]") {
+    std::atomic<bool> started{false};
+    std::error_code code = weft::run(
+        [&]() -> task<std::error_code> {
+            auto h = weft::spawn(count_cancelled_sleeps(started, 3)); // one worker: not run yet
+            h.cancel();
+            try {
+                co_await h;
+            } catch (const weft::cancelled_error& e) {
+                co_return e.code();
+            }
+            co_return std::error_code{};
+        },
+        weft::runtime_options{.workers = weft::testing::one_worker});
+    CHECK_FALSE(started.load());
+    CHECK(code == std::errc::operation_canceled);
 }
 
 TEST_CASE("cancelling a task races its timer firing without a hang", "[runtime][timer]") {

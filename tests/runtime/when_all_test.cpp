@@ -46,15 +46,24 @@ task<int> throw_after_yields(int code, int yields) {
 
 /// What a child that sleeps for an hour observed.
 struct sibling_report {
+    std::atomic<bool> started{false};
     std::atomic<bool> finished{false};
     std::atomic<bool> cancelled{false};
 };
 
 task<int> sleep_an_hour(sibling_report& rep) {
+    rep.started.store(true);
     auto r = co_await weft::sleep_for(1h);
     rep.cancelled.store(r.error() == std::errc::operation_canceled);
     rep.finished.store(true);
     co_return 0;
+}
+
+/// Throws once both siblings sleep, so that the failure has running siblings to cancel (one
+/// cancelled before it started would never run).
+task<int> throw_when_asleep(int code, const sibling_report& x, const sibling_report& y) {
+    co_await weft::testing::yield_until([&] { return x.started.load() && y.started.load(); });
+    throw test_error(code);
 }
 
 /// Throws after its sleep is cut short; to tell a first failure from a later one.
@@ -188,7 +197,7 @@ TEST_CASE(
         [&]() -> task<int> {
             try {
                 co_await weft::when_all(
-                    sleep_an_hour(a), throw_after_yields(21, 3), sleep_an_hour(b));
+                    sleep_an_hour(a), throw_when_asleep(21, a, b), sleep_an_hour(b));
             } catch (const test_error& e) {
                 // Structured: the siblings have finished before when_all returned.
                 co_return a.finished.load() && b.finished.load() ? e.code : -e.code;
@@ -225,10 +234,34 @@ TEST_CASE("cancelling the task awaiting when_all cancels every child", "[runtime
     auto h = rt.spawn([](sibling_report& x, sibling_report& y) -> task<> {
         co_await weft::when_all(sleep_an_hour(x), sleep_an_hour(y));
     }(a, b));
-    h.cancel(); // before or while the children sleep
+    REQUIRE(weft::testing::wait_until([&] { return a.started.load() && b.started.load(); }));
+    h.cancel(); // while the children sleep
+    // The children return normally once their sleeps are cut short, and so does the task.
     rt.block_on([](join_handle<> j) -> task<> { co_await j; }(std::move(h)));
     CHECK(a.finished.load());
     CHECK(a.cancelled.load());
     CHECK(b.finished.load());
     CHECK(b.cancelled.load());
+}
+
+TEST_CASE(
+    "a task cancelled before it runs never starts its when_all children", "[runtime][when_all]") {
+    sibling_report a, b;
+    bool threw = weft::run(
+        [&]() -> task<bool> {
+            auto h = weft::spawn([](sibling_report& x, sibling_report& y) -> task<> {
+                co_await weft::when_all(sleep_an_hour(x), sleep_an_hour(y));
+            }(a, b)); // one worker: it has not run yet
+            h.cancel();
+            try {
+                co_await h;
+            } catch (const weft::cancelled_error&) {
+                co_return true;
+            }
+            co_return false;
+        },
+        workers(1));
+    CHECK(threw);
+    CHECK_FALSE(a.started.load());
+    CHECK_FALSE(b.started.load());
 }

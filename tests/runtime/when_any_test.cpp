@@ -21,11 +21,21 @@ namespace {
 
 /// What a losing child observed.
 struct loser_report {
+    std::atomic<bool> started{false};
     std::atomic<bool> finished{false};
     std::atomic<bool> cancelled{false};
+
+    /// Not running: it never started, or it ended.
+    bool settled() const { return started.load() == finished.load(); }
+    /// Stopped by the cancellation: it never ran (cancelled before it started), or it ran and its
+    /// sleep was cut short.
+    bool stopped_by_cancel() const {
+        return !started.load() || (finished.load() && cancelled.load());
+    }
 };
 
 task<int> sleep_an_hour(loser_report& rep, int v) {
+    rep.started.store(true);
     auto r = co_await weft::sleep_for(1h);
     rep.cancelled.store(r.error() == std::errc::operation_canceled);
     rep.finished.store(true);
@@ -36,6 +46,12 @@ task<int> value_after_yields(int v, int yields) {
     for (int i = 0; i < yields; ++i) {
         co_await weft::yield_now();
     }
+    co_return v;
+}
+
+/// Returns `v` once both losers sleep, so that there are running losers to cancel.
+task<int> value_when_asleep(int v, const loser_report& x, const loser_report& y) {
+    co_await weft::testing::yield_until([&] { return x.started.load() && y.started.load(); });
     co_return v;
 }
 
@@ -65,7 +81,7 @@ TEST_CASE("when_any returns the first task to finish, with its index", "[runtime
     auto [index, value, losers_done, losers_cancelled] = weft::run(
         [&]() -> task<std::tuple<std::size_t, int, bool, bool>> {
             auto r = co_await weft::when_any(
-                sleep_an_hour(a, 1), value_after_yields(2, 3), sleep_an_hour(c, 3));
+                sleep_an_hour(a, 1), value_when_asleep(2, a, c), sleep_an_hour(c, 3));
             // The losers were cancelled and awaited before when_any returned.
             co_return std::tuple{
                 r.index,
@@ -84,6 +100,7 @@ TEST_CASE(
     "when_any of a vector returns the first to finish and awaits the losers",
     "[runtime][when_any]") {
     std::vector<loser_report> reps(5);
+    std::vector<bool> settled(5, false);
     auto [index, value] = weft::run(
         [&]() -> task<std::pair<std::size_t, int>> {
             std::vector<task<int>> ts;
@@ -95,6 +112,10 @@ TEST_CASE(
                 }
             }
             auto r = co_await weft::when_any(std::move(ts));
+            // No loser still runs once when_any returns.
+            for (std::size_t i = 0; i < reps.size(); ++i) {
+                settled[i] = reps[i].settled();
+            }
             co_return std::pair{r.index, r.value};
         },
         weft::runtime_options{.workers = weft::testing::test_workers(3)});
@@ -103,27 +124,31 @@ TEST_CASE(
     for (std::size_t i = 0; i < reps.size(); ++i) {
         if (i != 3) {
             INFO("loser " << i);
-            CHECK(reps[i].finished.load());
-            CHECK(reps[i].cancelled.load());
+            // The winner needs no yield, so a loser may be cancelled before it starts; then it
+            // never runs.
+            CHECK(settled[i]);
+            CHECK(reps[i].stopped_by_cancel());
         }
     }
 }
 
 TEST_CASE("when_any rethrows the winner's exception", "[runtime][when_any]") {
     loser_report a;
+    bool settled = false;
     int code = weft::run(
         [&]() -> task<int> {
             try {
                 co_await weft::when_any(sleep_an_hour(a, 0), throw_after_yields(31, 1));
             } catch (const test_error& e) {
+                settled = a.settled();
                 co_return e.code;
             }
             co_return -1;
         },
         weft::runtime_options{.workers = weft::testing::test_workers(2)});
     CHECK(code == 31);
-    CHECK(a.finished.load());
-    CHECK(a.cancelled.load());
+    CHECK(settled);
+    CHECK(a.stopped_by_cancel());
 }
 
 TEST_CASE("when_any of one task returns it", "[runtime][when_any]") {

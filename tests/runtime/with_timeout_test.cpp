@@ -34,6 +34,14 @@ task<> sleep_void(child_report& rep, std::chrono::nanoseconds d) {
     rep.finished.store(true);
 }
 
+/// sleep_void that says when it is asleep: a task cancelled before it runs never runs at all.
+task<> flag_then_sleep(child_report& rep, std::atomic<bool>& asleep, std::chrono::nanoseconds d) {
+    asleep.store(true);
+    auto r = co_await weft::sleep_for(d);
+    rep.error = r.error();
+    rep.finished.store(true);
+}
+
 task<int> value_of(int v) {
     co_return v;
 }
@@ -196,8 +204,7 @@ TEST_CASE(
     weft::runtime rt(two_workers());
     std::atomic<bool> started{false};
     auto h = rt.spawn([](child_report& c, std::atomic<bool>& s) -> task<> {
-        s.store(true);
-        (void)co_await weft::with_timeout(1h, sleep_void(c, 1h));
+        (void)co_await weft::with_timeout(1h, flag_then_sleep(c, s, 1h));
     }(child, started));
     REQUIRE(weft::testing::wait_until([&] { return started.load(); }));
     h.cancel();

@@ -41,6 +41,20 @@ inline int stress_iters(int fallback = 200) {
     return fallback;
 }
 
+/// Test sizes and time bounds change under the sanitizers (they are 5-20 times slower).
+inline constexpr bool under_sanitizer =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
 /// Worker count for a test's runtime: WEFT_WORKERS from the environment (1..4096, as the runtime
 /// accepts it), else `fallback`, the count the test uses in the normal suite.
 inline std::size_t test_workers(std::size_t fallback) {

@@ -136,7 +136,9 @@ TEST_CASE(
     run_on(weft::testing::test_workers(2), []() -> task<> {
         mutex m;
         condition_variable cv;
-        auto body = [](mutex* mx, condition_variable* c) -> task<int> {
+        std::atomic<bool> started{false};
+        auto body = [](mutex* mx, condition_variable* c, std::atomic<bool>* st) -> task<int> {
+            st->store(true);
             auto g = co_await mx->lock();
             if (!g) {
                 co_return 1;
@@ -147,7 +149,10 @@ TEST_CASE(
             }
             co_return g->owns_lock() && mx->is_locked() ? 0 : 3;
         };
-        auto h = weft::spawn(body(&m, &cv));
+        auto h = weft::spawn(body(&m, &cv, &started));
+        // Started (a task cancelled before it starts never runs); then most likely waiting.
+        co_await weft::testing::yield_until([&] { return started.load(); });
+        // sleep-ok: lets the task reach the wait; correctness does not depend on it.
         co_await weft::sleep_for(3ms);
         h.cancel();
         const int r = co_await h;
@@ -208,6 +213,7 @@ TEST_CASE(
     for (int it = 0; it < iters; ++it) {
         std::atomic<long> total{0};
         long expect = 0;
+        int unexpected = 0;
         run_on(weft::testing::test_workers(2), [&]() -> task<> {
             queue_state q;
             std::vector<join_handle<int>> cons;
@@ -234,10 +240,17 @@ TEST_CASE(
                 q.closed = true;
             }
             q.cv.notify_all();
-            for (auto& h : cons) {
-                co_await h;
+            for (std::size_t i = 0; i < cons.size(); ++i) {
+                try {
+                    co_await cons[i];
+                } catch (const weft::cancelled_error&) {
+                    // Only the cancelled consumer, and only if it was cancelled before it
+                    // started: then it never ran and took nothing.
+                    unexpected += i == 5 ? 0 : 1;
+                }
             }
         });
+        CHECK(unexpected == 0);
         CHECK(total.load() == expect);
     }
 }

@@ -58,7 +58,8 @@ TEST_CASE("count_down from plain threads, blocking_wait on one", "[sync][latch]"
         weft::testing::one_worker,
         [&]() -> task<> {
             l.count_down();
-            co_await l.wait();
+            auto r = co_await l.wait();
+            CHECK(r.has_value());
         },
         false); // the task waits for plain threads, which the deadlock detector cannot see
     for (auto& t : ts) {

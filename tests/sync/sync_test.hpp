@@ -190,18 +190,4 @@ int last_touch_stress(int rounds, Make make, Ready ready, Release release, Wait 
     return failed;
 }
 
-/// Stress-test sizes shrink under the sanitizers (they are 5-20 times slower).
-inline constexpr bool under_sanitizer =
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
-
 } // namespace weft::testing

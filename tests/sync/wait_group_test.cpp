@@ -128,7 +128,8 @@ TEST_CASE("blocking_wait lets a plain thread wait for tasks", "[sync][wait_group
                 co_return 0;
             }(&wg));
         }
-        co_await wg.wait();
+        auto r = co_await wg.wait();
+        CHECK(r.has_value());
     });
     t.join();
     CHECK(saw_zero.load());

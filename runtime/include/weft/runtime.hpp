@@ -2,6 +2,7 @@
 // structured concurrency, the blocking pool and metrics.
 #pragma once
 
+#include <weft/runtime/for_each.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/runtime.hpp>

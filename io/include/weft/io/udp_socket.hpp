@@ -56,7 +56,7 @@ public:
         hdr_.msg_iovlen = 1;
         msg = &hdr_;
     }
-    result<datagram> await_resume() noexcept {
+    [[nodiscard]] result<datagram> await_resume() noexcept {
         op_outcome r = op_finish(*this);
         if (r.error) {
             return r.error;
@@ -85,7 +85,7 @@ public:
         hdr_.msg_iovlen = 1;
         msg = &hdr_;
     }
-    result<std::size_t> await_resume() noexcept {
+    [[nodiscard]] result<std::size_t> await_resume() noexcept {
         op_outcome r = op_finish(*this);
         if (r.error) {
             return r.error;

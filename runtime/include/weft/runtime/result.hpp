@@ -27,6 +27,8 @@ enum class errc {
     channel_closed = 1, ///< send on a closed channel, or an operation on a closed primitive
     deadlock,           ///< every task is blocked and nothing can wake one (see sync)
     runtime_stopped,    ///< the runtime was shut down before the operation could run
+    timed_out,          ///< a weft deadline passed; equal to std::errc::timed_out
+    canceled,           ///< the task was cancelled; equal to std::errc::operation_canceled
 };
 
 /// The category of weft::errc codes; its name() is "weft".
@@ -41,6 +43,17 @@ class bad_result_access : public std::system_error {
 public:
     explicit bad_result_access(std::error_code ec)
         : std::system_error(ec, "weft::result") {}
+};
+
+/// Thrown where a cancellation cannot be returned as an error: the join of a task that was
+/// cancelled before it ran (its body never ran), or of one whose body a cancellation ended, when
+/// the task's type is not a weft::result. code() is weft::errc::canceled or weft::errc::timed_out
+/// (equal to std::errc::operation_canceled and std::errc::timed_out). A task returning a
+/// weft::result<U> returns that code instead of throwing.
+class cancelled_error : public std::system_error {
+public:
+    explicit cancelled_error(std::error_code ec)
+        : std::system_error(ec, "weft: task cancelled") {}
 };
 
 /// Shorthand for a std::error_code built from a std::errc.
@@ -150,7 +163,10 @@ private:
 
 /// result<void>: success or an error. Not [[nodiscard]] as a type, so that
 /// `co_await weft::sleep_for(1ms);` reads like Go. Discarding the awaitable itself warns (the
-/// awaitable types are nodiscard); discarding the result<void> of a completed await does not.
+/// awaitable types are nodiscard). The awaits whose result<void> reports a failure (send,
+/// acquire, wait, write_all, a task<result<void>>...) mark their await_resume [[nodiscard]]: an
+/// ignored `co_await ch.send(x);` warns with clang; g++ 12 cannot be made to warn for it
+/// (detail/nodiscard.hpp). `(void)co_await x;` drops one on purpose.
 template <>
 class result<void> {
 public:
@@ -177,6 +193,14 @@ public:
 private:
     std::error_code error_{};
 };
+
+namespace detail {
+/// Tells a weft::result<U> apart from other types (with_timeout, task promises).
+template <class T>
+struct is_result : std::false_type {};
+template <class U>
+struct is_result<result<U>> : std::true_type {};
+} // namespace detail
 
 } // namespace weft
 

@@ -11,7 +11,9 @@
 // completion, shuts the runtime down and returns main's result (or rethrows its exception).
 //
 // A weft::runtime object is for programs that keep one around: block_on(task) runs a task and
-// waits for it from a plain thread; spawn(task) starts one from any thread.
+// waits for it from a plain thread; spawn(task) starts one from any thread. Both also take a
+// callable returning a task plus its arguments, kept in the task's frame until it finishes, as
+// weft::spawn does (spawn.hpp); runtime::spawn takes a name first: spawn(weft::named("x"), f).
 //
 // Worker count: runtime_options::workers, else the environment variable WEFT_WORKERS, else
 // std::thread::hardware_concurrency().
@@ -37,6 +39,8 @@
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/spawn.hpp>
 #include <weft/runtime/task.hpp>
+
+#include <weft/runtime/detail/task_factory.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -92,9 +96,32 @@ public:
     template <class T>
     T block_on(task<T> t);
 
+    /// block_on(f(args...)), with `f` and `args` decay-copied into the task's frame, where they
+    /// live until it finishes (as weft::spawn's callable form).
+    template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+    auto block_on(F&& f, Args&&... args) {
+        return block_on(detail::make_owning_task(std::forward<F>(f), std::forward<Args>(args)...));
+    }
+
     /// Starts `t` from any thread; same semantics as weft::spawn.
     template <class T>
     join_handle<T> spawn(task<T> t, const char* name = nullptr);
+
+    /// Starts `f(args...)` from any thread; same semantics as weft::spawn(f, args...).
+    template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+    auto spawn(F&& f, Args&&... args) {
+        return spawn(detail::make_owning_task(std::forward<F>(f), std::forward<Args>(args)...));
+    }
+
+    /// spawn(f, args...) with a name for the task.
+    template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+    auto spawn(named n, F&& f, Args&&... args) {
+        return spawn(
+            detail::make_owning_task(std::forward<F>(f), std::forward<Args>(args)...), n.name);
+    }
 
     /// Stops the runtime (see the file comment). Idempotent; the destructor calls it.
     void shutdown();
@@ -110,16 +137,14 @@ private:
 };
 
 /// Starts a runtime, runs `main` to completion, shuts down, returns main's result.
-/// `main` is a task or a callable (e.g. a coroutine lambda) returning one; the callable lives until
-/// the task finishes, so a capturing lambda is safe here.
+/// `main` is a task or a callable (e.g. a coroutine lambda) returning one; the callable is moved
+/// (or copied) into the task's frame and lives until the task finishes, as block_on's callable
+/// form does, so a capturing lambda is safe here.
 template <class Main>
+requires detail::is_task_v<std::decay_t<Main>> || detail::task_factory<Main>
 auto run(Main&& main, runtime_options opts = {}) {
     runtime rt(std::move(opts));
-    if constexpr (std::is_invocable_v<Main&>) {
-        return rt.block_on(std::invoke(main));
-    } else {
-        return rt.block_on(std::forward<Main>(main));
-    }
+    return rt.block_on(std::forward<Main>(main));
 }
 
 /// Metrics of the runtime the calling worker belongs to (empty outside a runtime).
@@ -146,7 +171,7 @@ inline T runtime::block_on(task<T> t) {
     }
     struct destroy_on_exit {
         decltype(ch) h;
-        ~destroy_on_exit() { h.destroy(); }
+        ~destroy_on_exit() { detail::destroy_frame(h, h.promise()); }
     } guard{ch};
     return ch.promise().take();
 }

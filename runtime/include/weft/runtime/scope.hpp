@@ -6,9 +6,15 @@
 //
 // - spawn(task) starts a child (its value, if any, is discarded: use when_all to collect values).
 //   Children may spawn more children into the same scope.
+// - spawn(f, args...) starts f(args...), f a callable returning a task (a coroutine lambda), with
+//   f and args kept in the child's frame until it finishes; a name goes first:
+//   spawn(weft::named("fetch"), f, args...). Spawn a coroutine lambda this way, never as
+//   spawn(lambda()): that task would outlive the lambda it points into (see spawn.hpp).
 // - The first child to fail (throw) cancels every other child; join() rethrows that exception
 //   after all children have finished.
-// - cancel() cancels every child running now and every child spawned later.
+// - cancel() cancels every child running now and every child spawned later. A child cancelled
+//   before it first ran does not run at all; the weft::cancelled_error that children end with
+//   after a cancel() of the scope (or of the joiner) is not a failure: join() does not rethrow it.
 // - Cancelling the task that awaits join() cancels the children; join still waits for them.
 // - Destroying a scope whose children are still running is a programming error (aborts with a
 //   message): structured concurrency means the owner joins. Finished children free their frames
@@ -18,15 +24,18 @@
 // The awaiter of join() resumes on the worker that finished the last child.
 #pragma once
 
+#include <weft/runtime/spawn.hpp>
 #include <weft/runtime/task.hpp>
 
 #include <weft/runtime/detail/cancel_state.hpp>
 #include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/promise.hpp>
+#include <weft/runtime/detail/task_factory.hpp>
 
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <utility>
 
 namespace weft {
 
@@ -45,6 +54,20 @@ public:
         auto h = t.release();
         h.promise().name_ = name;
         adopt(h, h.promise());
+    }
+
+    /// Starts `f(args...)` as a child; `f` and `args` live in its frame (see the file comment).
+    template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+    void spawn(F&& f, Args&&... args) {
+        spawn(detail::make_owning_task(std::forward<F>(f), std::forward<Args>(args)...));
+    }
+
+    /// spawn(f, args...) with a name for the child.
+    template <class F, class... Args>
+    requires detail::task_factory<F, Args...>
+    void spawn(named n, F&& f, Args&&... args) {
+        spawn(detail::make_owning_task(std::forward<F>(f), std::forward<Args>(args)...), n.name);
     }
 
     /// Cancels every running child and every child spawned from now on.
@@ -85,12 +108,20 @@ private:
 
 struct WEFT_NODISCARD("join() must be co_awaited") scope::join_awaiter {
     scope* s;
+    bool foreign = false; // the joiner is not a weft task
     bool await_ready() const { return s->size() == 0; }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-        return s->suspend_join(h, detail::cancel_of(h));
+        detail::cancel_state* c = detail::cancel_of(h);
+        foreign = c == nullptr;
+        return s->suspend_join(h, c);
     }
-    void await_resume() { s->resume_join(); }
+    void await_resume() {
+        if (foreign) {
+            detail::tls_chain = nullptr; // resumed by the last child: its chain is not ours
+        }
+        s->resume_join();
+    }
 };
 
 inline scope::join_awaiter scope::join() noexcept {

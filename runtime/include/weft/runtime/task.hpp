@@ -85,13 +85,14 @@ private:
 template <class T>
 struct task<T>::awaiter {
     handle_type h;
+    bool foreign = false; // the awaiting coroutine is not a weft task
     explicit awaiter(handle_type owned) noexcept
         : h(owned) {}
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     ~awaiter() {
         if (h) {
-            h.destroy();
+            detail::destroy_frame(h, h.promise());
         }
     }
     bool await_ready() const noexcept { return false; }
@@ -101,10 +102,27 @@ struct task<T>::awaiter {
         p.continuation_ = parent;
         if (detail::cancel_state* c = detail::cancel_of(parent)) {
             p.cancel_ = c;
+        } else {
+            foreign = true;
         }
         return h;
     }
-    T await_resume() { return h.promise().take(); }
+    T await_resume() requires(!detail::is_result_v<T>) {
+        leave();
+        return h.promise().take();
+    }
+    /// An ignored `weft::result` is an ignored error: `co_await t;` warns for a `task<result<U>>`.
+    [[nodiscard]] T await_resume() requires detail::is_result_v<T> {
+        leave();
+        return h.promise().take();
+    }
+
+private:
+    void leave() noexcept {
+        if (foreign) {
+            detail::tls_chain = nullptr; // the task's chain ended with it
+        }
+    }
 };
 
 template <class T>

@@ -39,7 +39,7 @@ task<std::vector<detail::non_void_t<T>>> when_all(std::vector<task<T>> tasks) {
         ps.push_back(&h.promise());
         hs.push_back(h);
     }
-    detail::frames_guard<std::vector<std::coroutine_handle<>>> guard{hs};
+    detail::frames_guard<decltype(hs), decltype(ps)> guard{hs, ps};
     detail::group g(hs, ps, detail::group::mode::all);
     co_await g.run();
     detail::rethrow_first_failure(ps, g.first());
@@ -65,7 +65,7 @@ task<std::tuple<detail::non_void_t<Ts>...>> when_all(task<Ts>... tasks) {
     for (auto h : hs) {
         WEFT_ASSERT(h, "weft::when_all of an empty task");
     }
-    detail::frames_guard<decltype(hs)> guard{hs};
+    detail::frames_guard<decltype(hs), decltype(ps)> guard{hs, ps};
     detail::group g(hs, ps, detail::group::mode::all);
     co_await g.run();
     detail::rethrow_first_failure(ps, g.first());

@@ -37,7 +37,7 @@ task<when_any_result<T>> when_any(std::vector<task<T>> tasks) {
         ps.push_back(&h.promise());
         hs.push_back(h);
     }
-    detail::frames_guard<std::vector<std::coroutine_handle<>>> guard{hs};
+    detail::frames_guard<decltype(hs), decltype(ps)> guard{hs, ps};
     detail::group g(hs, ps, detail::group::mode::any);
     co_await g.run();
     auto i = static_cast<std::size_t>(g.first());

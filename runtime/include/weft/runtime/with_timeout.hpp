@@ -12,8 +12,13 @@
 //   - task<void>:      timed_out if the deadline fired, else success.
 //   - task<U>:         the child's value whenever it produced one (a value is never dropped),
 //                      even if the deadline fired while it was finishing.
-// An exception from the child is rethrown. Cancelling the awaiting task cancels the child with
-// operation_canceled.
+// An exception from the child is rethrown, except the weft::cancelled_error that the deadline
+// itself caused (a task of T that joined a task the deadline cancelled): that is timed_out too.
+// Cancelling the awaiting task cancels the child with operation_canceled.
+//
+// The deadline bounds compute-bound fork-join work as well: the cancellation reaches the tasks the
+// child joins and the ones it spawned and has not started (runtime/src/cancel.cpp has the model),
+// so with_timeout(100ms, fib(40)) returns timed_out about 100 ms after it started.
 #pragma once
 
 #include <weft/runtime/result.hpp>
@@ -30,11 +35,6 @@
 
 namespace weft {
 
-namespace detail {
-template <class T>
-struct is_result; // below
-} // namespace detail
-
 /// What with_timeout yields for a task of T: T itself when T is already a weft::result, else a
 /// weft::result holding a T.
 template <class T>
@@ -49,7 +49,7 @@ task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, tas
     detail::promise_base* ps[1] = {&typed.promise()};
     struct destroy_on_exit {
         decltype(typed) h;
-        ~destroy_on_exit() { h.destroy(); }
+        ~destroy_on_exit() { detail::destroy_frame(h, h.promise()); }
     } guard{typed};
     detail::group g(hs, ps, detail::group::mode::all);
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -57,6 +57,9 @@ task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, tas
     timer.start();
     co_await g.run();
     co_await timer.stop_and_wait();
+    if (timer.fired() && detail::is_cancellation(typed.promise().exception_)) {
+        co_return errc::timed_out; // the deadline ended the child's body (a join rethrew it)
+    }
     if constexpr (std::is_void_v<T>) {
         typed.promise().take();
         if (timer.fired()) {
@@ -73,15 +76,5 @@ task<timeout_result_t<T>> with_timeout(std::chrono::duration<Rep, Period> d, tas
         co_return result<T>{typed.promise().take()};
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Machinery: the trait that tells a result<U> apart.
-
-namespace detail {
-template <class T>
-struct is_result : std::false_type {};
-template <class U>
-struct is_result<result<U>> : std::true_type {};
-} // namespace detail
 
 } // namespace weft

@@ -85,7 +85,7 @@ public:
         return suspend();
     }
     /// true for the leader of the phase, false for the others; or the cancellation error.
-    result<bool> await_resume() noexcept {
+    [[nodiscard]] result<bool> await_resume() noexcept {
         finish();
         if (state == wait_state::done) {
             return leader_;

@@ -178,9 +178,9 @@ public:
         case why::closed:
             return weft::errc::channel_closed;
         case why::cancelled:
-            return std::make_error_code(std::errc::operation_canceled);
+            return make_error_code(weft::errc::canceled);
         case why::timed_out:
-            return std::make_error_code(std::errc::timed_out);
+            return make_error_code(weft::errc::timed_out);
         case why::would_block:
             return std::make_error_code(std::errc::operation_would_block);
         }

@@ -174,7 +174,7 @@ public:
         return slow_->await_suspend(h);
     }
 
-    result<unique_guard<mutex>> await_resume() {
+    [[nodiscard]] result<unique_guard<mutex>> await_resume() {
         if (slow_.has_value()) [[unlikely]] {
             return finish_slow();
         }

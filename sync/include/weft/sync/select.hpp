@@ -239,7 +239,7 @@ public:
         return yield_if_budget_spent(h);
     }
 
-    select_result<Cases...> await_resume() noexcept {
+    [[nodiscard]] select_result<Cases...> await_resume() noexcept {
         const std::uint32_t fired = core_.finish();
         select_result<Cases...> r;
         if (fired == select_core::none) {

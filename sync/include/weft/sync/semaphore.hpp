@@ -140,7 +140,7 @@ public:
         return suspend();
     }
     /// Success (the permits are held), or operation_canceled / timed_out (none are).
-    result<void> await_resume() noexcept {
+    [[nodiscard]] result<void> await_resume() noexcept {
         finish();
         return state == wait_state::done ? result<void>{} : result<void>{cancel_error()};
     }

@@ -94,7 +94,7 @@ public:
     bool await_suspend(std::coroutine_handle<P> h) noexcept {
         return inner_.await_suspend(h);
     }
-    result<Guard> await_resume() noexcept {
+    [[nodiscard]] result<Guard> await_resume() noexcept {
         result<void> r = inner_.await_resume();
         if (!r) {
             return r.error();

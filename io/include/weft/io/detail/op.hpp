@@ -136,7 +136,7 @@ public:
         len = n;
         all = all_;
     }
-    result<std::size_t> await_resume() noexcept {
+    [[nodiscard]] result<std::size_t> await_resume() noexcept {
         op_outcome r = op_finish(*this);
         if (r.error) {
             return r.error;
@@ -155,7 +155,7 @@ public:
         len = n;
         all = all_;
     }
-    result<void> await_resume() noexcept { return op_finish(*this).error; }
+    [[nodiscard]] result<void> await_resume() noexcept { return op_finish(*this).error; }
 };
 
 } // namespace weft::io::detail

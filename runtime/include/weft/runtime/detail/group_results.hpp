@@ -31,14 +31,15 @@ non_void_t<T> take_non_void(std::coroutine_handle<task_promise<T>> h) {
     }
 }
 
-/// Destroys the children's frames however the await ends.
-template <class Handles>
+/// Destroys the children's frames however the await ends. `ps[i]` is the promise of `hs[i]`.
+template <class Handles, class Promises>
 struct frames_guard {
     Handles& hs;
+    Promises& ps;
     ~frames_guard() {
-        for (auto h : hs) {
-            if (h) {
-                h.destroy();
+        for (std::size_t i = 0; i < hs.size(); ++i) {
+            if (hs[i]) {
+                destroy_frame(hs[i], *ps[i]);
             }
         }
     }

@@ -108,6 +108,17 @@ public:
     /// to the joiner (its is_done / failed try_await acquire); acquire sees the joiner's mark.
     previous finish() noexcept { return previous{v_.exchange(done_v, std::memory_order_acq_rel)}; }
 
+    // --- after the task was consumed (finished and joined or detached) ---
+
+    /// A zombie frame keeps its own address here for whoever frees it (cancel.cpp): the word
+    /// has no other use once the task is consumed. Relaxed: ordered by the refs_ handshake.
+    void stash(void* frame) noexcept {
+        v_.store(reinterpret_cast<std::uintptr_t>(frame), std::memory_order_relaxed);
+    }
+    void* stashed() const noexcept {
+        return reinterpret_cast<void*>(v_.load(std::memory_order_relaxed));
+    }
+
 private:
     static constexpr std::uintptr_t running_v = 0;
     static constexpr std::uintptr_t done_v = 2;

@@ -24,6 +24,7 @@ public:
         node_.deadline_ns = deadline_ns;
     }
     sleep_awaiter(const sleep_awaiter&) = delete;
+    using weft_discardable = void; // `co_await weft::sleep_for(d);` reads like Go: no warning
 
     bool await_ready() const noexcept { return false; }
 
@@ -45,8 +46,7 @@ public:
             cancelled = true;
         }
         if (cancelled) {
-            return cancel_ != nullptr ? cancel_->error()
-                                      : std::make_error_code(std::errc::operation_canceled);
+            return cancel_ != nullptr ? cancel_->error() : make_error_code(weft::errc::canceled);
         }
         return {};
     }

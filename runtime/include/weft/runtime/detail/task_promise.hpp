@@ -60,6 +60,19 @@ public:
         value_.set(std::forward<U>(v));
     }
 
+    /// A task returning a weft::result returns a cancellation that ended its body (a
+    /// cancelled_error from its start or from a join) as the error, instead of throwing it.
+    void unhandled_exception() noexcept {
+        if constexpr (is_result<T>::value) {
+            std::error_code ec;
+            if (current_is_cancellation(ec)) {
+                value_.set(T(ec));
+                return;
+            }
+        }
+        exception_ = std::current_exception();
+    }
+
     /// The result: the value, or the exception rethrown.
     T take() {
         if (exception_) {

@@ -119,7 +119,7 @@ public:
 
     using base::await_suspend;
 
-    [[gnu::always_inline]] recv_result<T> await_resume() noexcept {
+    [[nodiscard, gnu::always_inline]] recv_result<T> await_resume() noexcept {
         this->finish();
         const wait_state st = this->state;
         if (st == wait_state::done) [[likely]] {
@@ -180,7 +180,7 @@ public:
 
     /// Success, or channel_closed / operation_canceled / timed_out: the value was then not
     /// consumed (an rvalue passed to send() is left as it was).
-    [[gnu::always_inline]] result<void> await_resume() noexcept {
+    [[nodiscard, gnu::always_inline]] result<void> await_resume() noexcept {
         this->finish();
         return send_outcome(this->state, *this);
     }

@@ -120,7 +120,7 @@ public:
         bind(h);
         return notify_suspend(*this, &Prim::ready_in, weft::detail::blocked_on::sync_other);
     }
-    result<void> await_resume() noexcept {
+    [[nodiscard]] result<void> await_resume() noexcept {
         finish();
         return state == wait_state::done ? result<void>{} : result<void>{cancel_error()};
     }
