@@ -14,14 +14,16 @@
 #   5. weft_micro_bench (Google Benchmark: deque, injection queue, timers, channels, frame
 #      allocator), JSON in build/bench-release/results/micro.json, summarised as a table;
 #   6. the I/O servers: bench/twins/build.sh build/bench-release servers, bench/drivers/io_compare.py;
-#   7. weft's sleep_memory line (resident memory of a million sleeping tasks; weft only, so it is
-#      not in the table).
+#   7. weft's timeout_fib lines (with_timeout(100ms, fib(40)): how far past its deadline the call
+#      returns) and sleep_memory line (resident memory of a million sleeping tasks); weft only, so
+#      they are not in the table.
 #
 # Environment:
 #   WEFT_BENCH_CXX     C++ compiler (default: $default_cxx below)
 #   WEFT_BENCH_RUNS    runs per program and workload (default 5; --runs N overrides it)
 #   WEFT_BENCH_BUILD   build directory (default build/bench-release)
 #   WEFT_BENCH_MEMORY  0 to skip the sleep_memory line (also skipped with --only)
+#   WEFT_BENCH_TIMEOUT 0 to skip the timeout_fib lines (also skipped with --only)
 #   WEFT_BENCH_IO      0 to skip the I/O server table (also skipped with --only)
 #   WEFT_BENCH_MICRO   0 to skip the micro-benchmarks (also skipped with --only)
 #   WEFT_BENCH_PLOT    0 to skip the picture
@@ -153,6 +155,15 @@ if [[ ${WEFT_BENCH_IO:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 ]]; th
     echo
     echo "I/O servers (server pinned to CPU 0, load generator to CPU 1; see bench/drivers/io_compare.py):"
     python3 "$root/bench/drivers/io_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
+fi
+
+# --- cancellation ---------------------------------------------------------------------------------
+if [[ ${WEFT_BENCH_TIMEOUT:-1} != 0 && $subset == 0 ]]; then
+    echo
+    echo "with_timeout(100ms, fib(40)) (weft only; how soon a deadline stops fork-join work, $runs runs):"
+    for ((i = 0; i < runs; i++)); do
+        "$weft_bench" timeout_fib n=40 ms=100
+    done
 fi
 
 # --- memory -----------------------------------------------------------------------------------
