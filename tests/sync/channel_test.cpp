@@ -740,7 +740,15 @@ TEST_CASE(
     const std::int64_t items = 1'000'000;
     for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{128}, SIZE_MAX}) {
         INFO(kind_name(cap) << " cap " << cap);
-        const mpmc_outcome out = run_mpmc(cap, items, 0x5eed + cap);
+        mpmc_outcome out = run_mpmc(cap, items, 0x5eed + cap);
+        // Whether a cancellation lands while a receiver waits depends on timing: on a loaded
+        // machine the receivers may never wait in one run. Up to two more runs, other seeds,
+        // each checked as strictly; only "no receiver was ever cut short" is given another try.
+        for (int again = 1; again <= 2 && out.consumer_cuts == 0 && out.missing == 0 &&
+                            out.duplicates == 0 && out.errors == 0;
+             ++again) {
+            out = run_mpmc(cap, items, 0x5eed + cap + 1000 * again);
+        }
         INFO(
             "cut short: " << out.producer_cuts << " producer attempts, " << out.consumer_cuts
                           << " receivers");
