@@ -35,6 +35,9 @@ WORKLOADS = [
     ("skynet",       {"size": 1000000, "div": 10},  {"size": 100000, "div": 10}),
     ("skynet_when_all", {"size": 1000000, "div": 10}, {"size": 100000, "div": 10}),
     ("spawn_join",   {"n": 1000000},                {"n": 100000}),
+    ("when_all_wide", {"n": 1000000},               {"n": 100000}),
+    ("scope_wide",   {"n": 1000000},                {"n": 100000}),
+    ("spawn_many_wide", {"n": 1000000},             {"n": 100000}),
     ("fib",          {"n": 30},                     {"n": 25}),
     ("yield",        {"tasks": 1000, "iters": 1000}, {"tasks": 100, "iters": 1000}),
     ("sleep_timers", {"tasks": 100000, "ms": 1},    {"tasks": 10000, "ms": 1}),
@@ -48,7 +51,8 @@ WORKLOADS = [
 # weft-only variants of a twin workload: in their rows, Go and Tokio run (or, when the twin's row
 # already ran with the same parameters, reuse) the twin workload, so weft's variant is compared
 # with the same Go and Tokio figures.
-TWIN_OF = {"skynet_when_all": "skynet"}
+TWIN_OF = {"skynet_when_all": "skynet", "when_all_wide": "spawn_join", "scope_wide": "spawn_join",
+           "spawn_many_wide": "spawn_join"}
 
 PROGRAMS = ("weft", "go", "tokio")  # weft first: the ratios are against it
 NA = "n/a"

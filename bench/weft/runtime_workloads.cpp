@@ -3,7 +3,7 @@
 // Each is the twin of the workload of the same name in bench/twins/workloads/go/main.go and
 // bench/twins/workloads/tokio/src/main.rs (same parameters, defaults, ops counting and result),
 // written the way a weft user would write it: weft::spawn + co_await of the join_handle.
-// skynet_when_all and sleep_memory are weft-only.
+// skynet_when_all, sleep_memory and the *_wide workloads are weft-only.
 
 #include <weft/runtime.hpp>
 
@@ -127,6 +127,68 @@ weft::task<measurement> bench_spawn_join(params p) {
     }
     const auto elapsed = sw.elapsed();
     check("spawn_join", sum, n * (n - 1) / 2);
+    co_return measurement{elapsed, n, sum, {}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structured concurrency at scale (weft-only): n trivial children (each returns its index) started
+// and awaited as one group. ops = n, so ns_per_op is the cost per child, to read beside
+// spawn_join's per-task cost; n=100000 beside n=1000000 shows whether the cost is linear.
+//   when_all_wide    weft::when_all over a vector of n tasks (results in order, summed)
+//   scope_wide       n children spawned into one weft::scope, then scope::join (values dropped:
+//                    each child adds its index to an atomic sum)
+//   spawn_many_wide  weft::spawn_many of n tasks (one batch publish), then weft::join_all
+
+weft::task<measurement> bench_when_all_wide(params p) {
+    const std::int64_t n = p["n"];
+    stopwatch sw;
+    std::vector<weft::task<std::int64_t>> children;
+    children.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        children.push_back(identity(i));
+    }
+    std::int64_t sum = 0;
+    for (std::int64_t v : co_await weft::when_all(std::move(children))) {
+        sum += v;
+    }
+    const auto elapsed = sw.elapsed();
+    check("when_all_wide", sum, n * (n - 1) / 2);
+    co_return measurement{elapsed, n, sum, {}};
+}
+
+weft::task<> add_index(std::atomic<std::int64_t>& sum, std::int64_t i) {
+    sum.fetch_add(i, std::memory_order_relaxed);
+    co_return;
+}
+
+weft::task<measurement> bench_scope_wide(params p) {
+    const std::int64_t n = p["n"];
+    std::atomic<std::int64_t> sum{0};
+    stopwatch sw;
+    {
+        weft::scope s;
+        for (std::int64_t i = 0; i < n; ++i) {
+            s.spawn(add_index(sum, i));
+        }
+        co_await s.join();
+    }
+    const auto elapsed = sw.elapsed();
+    check("scope_wide", sum.load(), n * (n - 1) / 2);
+    co_return measurement{elapsed, n, sum.load(), {}};
+}
+
+weft::task<measurement> bench_spawn_many_wide(params p) {
+    const std::int64_t n = p["n"];
+    stopwatch sw;
+    auto handles = weft::spawn_many(static_cast<std::size_t>(n), [](std::size_t i) {
+        return identity(static_cast<std::int64_t>(i));
+    });
+    std::int64_t sum = 0;
+    for (std::int64_t v : co_await weft::join_all(std::move(handles))) {
+        sum += v;
+    }
+    const auto elapsed = sw.elapsed();
+    check("spawn_many_wide", sum, n * (n - 1) / 2);
     co_return measurement{elapsed, n, sum, {}};
 }
 
@@ -293,6 +355,9 @@ weft::task<measurement> bench_sleep_memory(params p) {
 WEFT_BENCH_WORKLOAD(skynet, bench_skynet, {"size", 1000000, 1}, {"div", 10, 2});
 WEFT_BENCH_WORKLOAD(skynet_when_all, bench_skynet_when_all, {"size", 1000000, 1}, {"div", 10, 2});
 WEFT_BENCH_WORKLOAD(spawn_join, bench_spawn_join, {"n", 1000000, 1});
+WEFT_BENCH_WORKLOAD(when_all_wide, bench_when_all_wide, {"n", 1000000, 1});
+WEFT_BENCH_WORKLOAD(scope_wide, bench_scope_wide, {"n", 1000000, 1});
+WEFT_BENCH_WORKLOAD(spawn_many_wide, bench_spawn_many_wide, {"n", 1000000, 1});
 WEFT_BENCH_WORKLOAD(fib, bench_fib, {"n", 30, 0});
 WEFT_BENCH_WORKLOAD(yield, bench_yield, {"tasks", 1000, 1}, {"iters", 1000, 1});
 WEFT_BENCH_WORKLOAD(sleep_timers, bench_sleep_timers, {"tasks", 100000, 1}, {"ms", 1, 0});

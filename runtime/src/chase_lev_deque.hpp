@@ -6,9 +6,9 @@
 // (PPoPP 2013). We use seq_cst operations where the paper uses seq_cst fences: the same code on
 // x86 (a locked instruction either way), and ThreadSanitizer understands operations but not fences.
 //
-// Growth: when full, the owner copies the live range into an array twice as large and publishes
-// it. Thieves may still be reading the old array, so old arrays are kept until the deque dies
-// (their total size is bounded by the size of the live array).
+// Growth: when full, the owner copies the live range into an array twice as large (or larger, to
+// fit a push_many batch) and publishes it. Thieves may still be reading the old array, so old
+// arrays are kept until the deque dies (their total size is bounded by the size of the live array).
 //
 // Why not steal half (Go, Tokio): in this deque a thief may only claim one slot per CAS, because
 // the owner's pop can race for the last element; batching needs a different queue (Tokio's bounded
@@ -45,6 +45,27 @@ public:
         // release: the item (and the task frame it points to) is visible to a thief that reads
         // this bottom with acquire in steal().
         bottom_.store(b + 1, std::memory_order_release);
+    }
+
+    /// Owner only: pushes `item(0)`, ..., `item(n - 1)` (the last is the newest) and publishes
+    /// them with one store of bottom_, so a batch costs one release store, not n.
+    template <class ItemAt>
+    void push_many(std::size_t n, ItemAt&& item) {
+        if (n == 0) {
+            return;
+        }
+        std::int64_t b = bottom_.load(std::memory_order_relaxed);
+        std::int64_t t = top_.load(std::memory_order_acquire);
+        array* a = array_.load(std::memory_order_relaxed);
+        const auto need = static_cast<std::size_t>(b - t) + n;
+        if (need > a->mask + 1) {
+            a = grow(a, t, b, need);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            a->at(b + static_cast<std::int64_t>(i)).store(item(i), std::memory_order_relaxed);
+        }
+        // release: as in push(); a thief sees either none of the batch or every slot it may take.
+        bottom_.store(b + static_cast<std::int64_t>(n), std::memory_order_release);
     }
 
     /// Owner only. Newest item, or nullptr.
@@ -113,8 +134,13 @@ private:
         std::unique_ptr<std::atomic<void*>[]> slots;
     };
 
-    array* grow(array* old, std::int64_t t, std::int64_t b) {
-        auto bigger = std::make_unique<array>((old->mask + 1) * 2);
+    // A new array of at least `need` slots (and at least twice the old one).
+    array* grow(array* old, std::int64_t t, std::int64_t b, std::size_t need = 0) {
+        std::size_t cap = (old->mask + 1) * 2;
+        while (cap < need) {
+            cap *= 2;
+        }
+        auto bigger = std::make_unique<array>(cap);
         for (std::int64_t i = t; i < b; ++i) {
             bigger->at(i).store(
                 old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);

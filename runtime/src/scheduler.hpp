@@ -64,6 +64,10 @@ public:
 
     // --- owner-thread operations ---
     void push_local(std::coroutine_handle<> h, bool spawned);
+    /// Spawned tasks `at(0)`, ..., `at(n - 1)` (the last runs first) in one deque publish; wakes
+    /// at most one idle worker for the batch (a woken thief that finds work wakes the next).
+    template <class HandleAt>
+    void push_spawned_many(std::size_t n, HandleAt&& at);
     void push_yielded(std::coroutine_handle<> h);
     void push_wakeup(std::coroutine_handle<> h) noexcept; // FIFO: behind what is queued
     /// Room for one more wake-up in fifo_ without throwing: compacts, or grows the list, or (out
@@ -270,6 +274,16 @@ inline void worker::push_local(std::coroutine_handle<> h, bool spawned) {
     // Lazy wake: only when someone sleeps and there is more than the one task this worker will
     // run next. The sleeper count is read first: with every worker busy it is 0 and the check
     // costs one load of a line that rarely changes.
+    if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && deque_.size() > 1) {
+        sched_.maybe_notify_local();
+    }
+}
+
+template <class HandleAt>
+inline void worker::push_spawned_many(std::size_t n, HandleAt&& at) {
+    deque_.push_many(n, [&](std::size_t i) { return to_item(at(i)); });
+    worker_counters::bump(counters_.spawned, n);
+    // push_local's lazy wake, once for the batch.
     if (sched_.num_sleeping_.load(std::memory_order_relaxed) != 0 && deque_.size() > 1) {
         sched_.maybe_notify_local();
     }

@@ -64,6 +64,13 @@ void schedule_spawn(std::coroutine_handle<> h) {
     w->push_local(h, true);
 }
 
+void schedule_spawn_many(
+    std::size_t n, std::coroutine_handle<> (*at)(void* ctx, std::size_t i), void* ctx) {
+    worker* w = tls_worker;
+    WEFT_ASSERT(w != nullptr, "weft::spawn_many called outside a weft runtime");
+    w->push_spawned_many(n, [at, ctx](std::size_t i) { return at(ctx, i); });
+}
+
 void schedule_wakeup(std::coroutine_handle<> h) noexcept {
     if (worker* w = tls_worker) {
         w->push_wakeup(h);

@@ -7,7 +7,8 @@
 //
 // Protocol
 //   1. start(): arm the parent's cancel hook (a parent cancelled later cancels every child; one
-//      cancelled already cancels them at once), push children 0..n-2 onto the worker's deque, and
+//      cancelled already cancels them at once; a shielded group arms nothing), push children
+//      0..n-2 onto the worker's deque in one batch (one publish, at most one wake-up), and
 //      transfer into child n-1.
 //   2. Each child's final suspend calls on_child_done: when_any records the first finisher and
 //      cancels the others; when_all records the first child that threw and cancels the others.
@@ -42,12 +43,16 @@
 namespace weft::detail {
 
 group::group(
-    std::span<std::coroutine_handle<>> children, std::span<promise_base*> promises, mode m) noexcept
+    std::span<std::coroutine_handle<>> children,
+    std::span<promise_base*> promises,
+    mode m,
+    parent_link link) noexcept
     : join_listener{&on_child_done}
     , cancel_hook{&on_parent_cancel}
     , children_(children)
     , promises_(promises)
     , mode_(m)
+    , link_(link)
     , remaining_(children.size()) {
     for (promise_base* p : promises_) {
         p->join_.preset_listener(this);
@@ -64,10 +69,17 @@ std::coroutine_handle<>
 group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexcept {
     parent_ = parent;
     parent_cancel_ = parent_cancel;
-    if (parent_cancel_ != nullptr && !parent_cancel_->arm(this)) {
+    if (link_ == parent_link::shielded) {
+        // A shield: the children start even in a cancelled parent, and during a shutdown (their
+        // awaits then fail on their own; the shield's deadline_timer, fired early by the
+        // shutdown, cancels them), so that cleanup code always runs.
+    } else if (parent_cancel_ != nullptr && !parent_cancel_->arm(this)) {
         cancel_children(parent_cancel_->reason());
-    } else if (runtime_stopping()) {
-        cancel_children(cancel_reason::cancelled);
+    } else {
+        armed_ = parent_cancel_ != nullptr;
+        if (runtime_stopping()) {
+            cancel_children(cancel_reason::cancelled);
+        }
     }
     worker* w = tls_worker;
     if (w != nullptr) {
@@ -77,15 +89,14 @@ group::start(std::coroutine_handle<> parent, cancel_state* parent_cancel) noexce
         blocked_enter(blocked_on::join);
     }
     const std::size_t n = children_.size();
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-        if (w != nullptr) {
-            w->push_local(children_[i], true);
-        } else {
+    if (w != nullptr) {
+        // One deque publish for children 0..n-2; the last is transferred to directly.
+        w->push_spawned_many(n - 1, [this](std::size_t i) { return children_[i]; });
+        worker_counters::bump(w->counters().spawned); // the last child
+    } else {
+        for (std::size_t i = 0; i + 1 < n; ++i) {
             schedule_spawn(children_[i]);
         }
-    }
-    if (w != nullptr) {
-        worker_counters::bump(w->counters().spawned); // the last child, transferred to directly
     }
     return children_[n - 1];
 }
@@ -99,7 +110,8 @@ void group::finish() noexcept {
         counted_blocked_ = false;
         blocked_leave(blocked_on::join);
     }
-    if (parent_cancel_ != nullptr) {
+    if (armed_) {
+        armed_ = false;
         parent_cancel_->disarm();
     }
 }

@@ -7,8 +7,10 @@
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/runtime.hpp>
 #include <weft/runtime/scope.hpp>
+#include <weft/runtime/shield.hpp>
 #include <weft/runtime/spawn.hpp>
 #include <weft/runtime/spawn_blocking.hpp>
+#include <weft/runtime/spawn_many.hpp>
 #include <weft/runtime/task.hpp>
 #include <weft/runtime/timer.hpp>
 #include <weft/runtime/when_all.hpp>

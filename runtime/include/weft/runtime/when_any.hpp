@@ -7,10 +7,15 @@
 // complete with operation_canceled) and awaited, so nothing outlives the await. The winner's
 // value is returned with its index; if the winner threw, its exception is rethrown. The losers'
 // results and exceptions are discarded. Cancelling the awaiting task cancels every child.
+//
+// Any awaitable may stand for a task (each is moved into a task that awaits it), as long as all
+// yield the same type: when_any(ev.wait(), weft::sleep_for(1s)). A loser is cancelled as a task
+// is: a channel or event wait ends, a scope::join() cancels the scope's children and waits.
 #pragma once
 
 #include <weft/runtime/when_all.hpp>
 
+#include <weft/runtime/detail/as_task.hpp>
 #include <weft/runtime/detail/group_results.hpp>
 
 #include <cstddef>
@@ -56,6 +61,18 @@ requires(std::is_same_v<T, Ts>&&...) task<when_any_result<T>> when_any(
     v.push_back(std::move(first));
     (v.push_back(std::move(rest)), ...);
     return when_any(std::move(v));
+}
+
+/// Any awaitables mixed with tasks: when_any(s.join(), stop.wait()). Each awaitable is moved into
+/// a task that awaits it; all must yield the same type.
+template <class A, class... As>
+requires(
+    (detail::non_task_awaitable<A> || (detail::non_task_awaitable<As> || ...)) &&
+    ((detail::is_task_v<std::remove_cvref_t<A>> || detail::non_task_awaitable<A>)&&... &&
+     (detail::is_task_v<std::remove_cvref_t<As>> ||
+      detail::non_task_awaitable<As>))) auto when_any(A&& first, As&&... rest) {
+    return when_any(
+        detail::to_task(std::forward<A>(first)), detail::to_task(std::forward<As>(rest))...);
 }
 
 } // namespace weft

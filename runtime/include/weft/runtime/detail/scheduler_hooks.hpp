@@ -3,6 +3,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 
@@ -18,6 +19,12 @@ worker* current_worker() noexcept;
 /// Makes a freshly spawned task runnable: on a worker, onto its local queue (and maybe wakes an
 /// idle worker to steal it); elsewhere throws std::logic_error (use runtime::spawn).
 void schedule_spawn(std::coroutine_handle<> h);
+
+/// schedule_spawn of `at(ctx, 0)`, ..., `at(ctx, n - 1)` as one batch (one publish onto the
+/// worker's deque, at most one wake-up); `at(ctx, n - 1)` runs first. On a worker only (the
+/// caller checks current_worker()).
+void schedule_spawn_many(
+    std::size_t n, std::coroutine_handle<> (*at)(void* ctx, std::size_t i), void* ctx);
 
 /// The runtime the calling worker belongs to (nullptr on other threads). Awaiters that may be
 /// woken from outside the runtime record it when they suspend.

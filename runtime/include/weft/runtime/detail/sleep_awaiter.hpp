@@ -23,7 +23,13 @@ public:
         : cancel_hook{&on_cancel} {
         node_.deadline_ns = deadline_ns;
     }
-    sleep_awaiter(const sleep_awaiter&) = delete;
+    // Movable before it is awaited (with_timeout and when_any move it into a frame): nothing but
+    // the deadline is set until then.
+    sleep_awaiter(sleep_awaiter&& o) noexcept
+        : cancel_hook{&on_cancel} {
+        node_.deadline_ns = o.node_.deadline_ns;
+    }
+    sleep_awaiter& operator=(sleep_awaiter&&) = delete;
     using weft_discardable = void; // `co_await weft::sleep_for(d);` reads like Go: no warning
 
     bool await_ready() const noexcept { return false; }
