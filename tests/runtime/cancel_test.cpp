@@ -52,6 +52,12 @@ task<int> long_sleep(std::atomic<bool>& cut, std::error_code& why) {
     co_return 7;
 }
 
+/// long_sleep that says when it is asleep (a task cancelled before it starts never runs at all).
+task<int> flagged_sleep(std::atomic<bool>& asleep, std::atomic<bool>& cut, std::error_code& why) {
+    asleep.store(true);
+    co_return co_await long_sleep(cut, why);
+}
+
 /// Waits until no spawned task of `rt` is alive; false if that takes longer than the patience.
 bool drained(weft::runtime& rt) {
     return weft::testing::wait_until([&] { return rt.metrics().live_tasks == 0; });
@@ -100,9 +106,10 @@ TEST_CASE("a join passes its joiner's cancellation to the child", "[cancel]") {
         int got = rt.block_on([&]() -> task<int> {
             auto parent = weft::spawn(
                 [](std::atomic<bool>& c, std::error_code& w, std::atomic<bool>& j) -> task<int> {
-                    auto child = weft::spawn(long_sleep(c, w));
-                    j.store(true);
-                    co_return co_await child; // cancelled while suspended here
+                    // The child is asleep before the parent is cancelled: otherwise the child
+                    // would inherit the cancellation before it ran, and never run.
+                    auto child = weft::spawn(flagged_sleep(j, c, w));
+                    co_return co_await child; // cancelled while suspended here (or just before)
                 }(cut, why, joining));
             REQUIRE(co_await weft::testing::yield_until([&] { return joining.load(); }));
             parent.cancel();
