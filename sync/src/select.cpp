@@ -327,8 +327,7 @@ std::uint32_t select_core::finish() noexcept {
 }
 
 std::error_code select_core::cancel_error() const noexcept {
-    return cancel_ != nullptr ? cancel_->error()
-                              : make_error_code(weft::errc::canceled);
+    return cancel_ != nullptr ? cancel_->error() : make_error_code(weft::errc::canceled);
 }
 
 void select_core::wake_claimed() noexcept {

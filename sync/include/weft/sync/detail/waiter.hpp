@@ -234,8 +234,7 @@ struct task_waiter : weft::detail::cancel_hook, waiter {
 
     /// The error a cancelled wait reports: operation_canceled or timed_out.
     std::error_code cancel_error() const noexcept {
-        return cancel != nullptr ? cancel->error()
-                                 : make_error_code(weft::errc::canceled);
+        return cancel != nullptr ? cancel->error() : make_error_code(weft::errc::canceled);
     }
 
     weft::detail::cancel_state* cancel; // written by bind() / bind_thread()
