@@ -15,18 +15,7 @@ using weft::task;
 namespace {
 
 // The sanitizers make each child 10-50 times dearer: the tests run fewer children there.
-constexpr bool under_sanitizer =
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
+using weft::testing::under_sanitizer;
 
 constexpr std::size_t million = under_sanitizer ? 50'000 : 1'000'000;
 
