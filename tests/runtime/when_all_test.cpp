@@ -59,9 +59,9 @@ task<int> sleep_an_hour(sibling_report& rep) {
     co_return 0;
 }
 
-/// Throws once both siblings sleep, so that the failure has running siblings to cancel (one
-/// cancelled before it started would never run).
-task<int> throw_when_asleep(int code, const sibling_report& x, const sibling_report& y) {
+/// Throws once both siblings have started (they then wait out an hour), so that the failure has
+/// running siblings to cancel (one cancelled before it started would never run).
+task<int> throw_once_siblings_started(int code, const sibling_report& x, const sibling_report& y) {
     co_await weft::testing::yield_until([&] { return x.started.load() && y.started.load(); });
     throw test_error(code);
 }
@@ -197,7 +197,7 @@ TEST_CASE(
         [&]() -> task<int> {
             try {
                 co_await weft::when_all(
-                    sleep_an_hour(a), throw_when_asleep(21, a, b), sleep_an_hour(b));
+                    sleep_an_hour(a), throw_once_siblings_started(21, a, b), sleep_an_hour(b));
             } catch (const test_error& e) {
                 // Structured: the siblings have finished before when_all returned.
                 co_return a.finished.load() && b.finished.load() ? e.code : -e.code;

@@ -49,8 +49,9 @@ task<int> value_after_yields(int v, int yields) {
     co_return v;
 }
 
-/// Returns `v` once both losers sleep, so that there are running losers to cancel.
-task<int> value_when_asleep(int v, const loser_report& x, const loser_report& y) {
+/// Returns `v` once both losers have started (they then wait out an hour), so that there are
+/// running losers to cancel.
+task<int> value_once_losers_started(int v, const loser_report& x, const loser_report& y) {
     co_await weft::testing::yield_until([&] { return x.started.load() && y.started.load(); });
     co_return v;
 }
@@ -81,7 +82,7 @@ TEST_CASE("when_any returns the first task to finish, with its index", "[runtime
     auto [index, value, losers_done, losers_cancelled] = weft::run(
         [&]() -> task<std::tuple<std::size_t, int, bool, bool>> {
             auto r = co_await weft::when_any(
-                sleep_an_hour(a, 1), value_when_asleep(2, a, c), sleep_an_hour(c, 3));
+                sleep_an_hour(a, 1), value_once_losers_started(2, a, c), sleep_an_hour(c, 3));
             // The losers were cancelled and awaited before when_any returned.
             co_return std::tuple{
                 r.index,
