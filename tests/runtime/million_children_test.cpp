@@ -40,6 +40,17 @@ weft::runtime_options workers() {
 
 } // namespace
 
+namespace {
+/// How many entries of `v` do not hold their own index.
+std::size_t out_of_place(const std::vector<int>& v) {
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        wrong += v[i] != static_cast<int>(i) ? 1 : 0;
+    }
+    return wrong;
+}
+} // namespace
+
 TEST_CASE("when_all of a million children yields every result in order", "[runtime][million]") {
     auto v = weft::run(
         []() -> task<std::vector<int>> {
@@ -52,11 +63,7 @@ TEST_CASE("when_all of a million children yields every result in order", "[runti
         },
         workers());
     REQUIRE(v.size() == million);
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < million; ++i) {
-        wrong += v[i] != static_cast<int>(i) ? 1 : 0;
-    }
-    CHECK(wrong == 0);
+    CHECK(out_of_place(v) == 0);
 }
 
 TEST_CASE("a scope with a million children runs every one", "[runtime][million]") {
@@ -72,11 +79,7 @@ TEST_CASE("a scope with a million children runs every one", "[runtime][million]"
         },
         workers());
     CHECK(sum.load() == triangle(million));
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < million; ++i) {
-        wrong += out[i] != static_cast<int>(i) ? 1 : 0;
-    }
-    CHECK(wrong == 0);
+    CHECK(out_of_place(out) == 0);
 }
 
 TEST_CASE(
@@ -88,9 +91,5 @@ TEST_CASE(
         },
         workers());
     REQUIRE(v.size() == million);
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < million; ++i) {
-        wrong += v[i] != static_cast<int>(i) ? 1 : 0;
-    }
-    CHECK(wrong == 0);
+    CHECK(out_of_place(v) == 0);
 }
