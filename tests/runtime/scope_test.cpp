@@ -1,7 +1,7 @@
 // weft::scope: task groups whose children never outlive the join; first failure cancels the rest.
 
-// First and alone: scope.hpp keeps its bookkeeping in structured.cpp so that it brings neither
-// <mutex> nor <unordered_map> into every includer. libstdc++'s include guards tell.
+// First and alone: scope.hpp keeps its bookkeeping in runtime/src/scope.cpp so that it brings
+// neither <mutex> nor <unordered_map> into every includer. libstdc++'s include guards tell.
 #include <weft/runtime/scope.hpp>
 #if defined(__GLIBCXX__) && (defined(_GLIBCXX_MUTEX) || defined(_GLIBCXX_UNORDERED_MAP))
 #error "<weft/runtime/scope.hpp> pulls in <mutex> or <unordered_map>"

@@ -40,7 +40,7 @@
 namespace weft {
 
 /// A task group whose children never outlive it; see the file comment.
-class scope : private detail::join_listener, private detail::cancel_hook {
+class scope : private detail::cancel_hook {
 public:
     scope() noexcept;
     ~scope();
@@ -83,13 +83,13 @@ public:
     join_awaiter join() noexcept;
 
 private:
-    // The table of live children, the first error and the joiner, under one mutex. Its type is
-    // defined in runtime/src/structured.cpp so that this header pulls in neither <mutex> nor
-    // <unordered_map>; it lives in storage_ (constructed by scope(), destroyed by ~scope()), so a
-    // scope allocates nothing of its own. The size covers libstdc++ in debug mode too; the
-    // constructor checks it.
+    // The live children (a list of slots), the first error and the joiner, under one spin lock.
+    // The type is defined in runtime/src/scope.cpp, where the protocol is; it lives in storage_
+    // (constructed by scope(), destroyed by ~scope()). The constructor checks the size.
     struct bookkeeping;
+    struct slot;
     bookkeeping& book() const noexcept;
+    slot* take_slot();
 
     void adopt(std::coroutine_handle<> h, detail::promise_base& p);
     bool suspend_join(std::coroutine_handle<> h, detail::cancel_state* c);
@@ -97,7 +97,7 @@ private:
     static std::coroutine_handle<> on_child_done(detail::join_listener* self, void* child) noexcept;
     static void on_parent_cancel(detail::cancel_hook* self) noexcept;
 
-    static constexpr std::size_t bookkeeping_size = 160;
+    static constexpr std::size_t bookkeeping_size = 96;
     alignas(void*) mutable unsigned char storage_[bookkeeping_size];
     detail::cancel_state* waiter_cancel_ = nullptr; // the joiner's; armed with our hook in join()
     bool waited_ = false;                           // join() suspended (for the deadlock count)
