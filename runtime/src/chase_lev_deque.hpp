@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 namespace weft::detail {
@@ -66,6 +67,24 @@ public:
         }
         // release: as in push(); a thief sees either none of the batch or every slot it may take.
         bottom_.store(b + static_cast<std::int64_t>(n), std::memory_order_release);
+    }
+
+    /// Owner only: room for `n` more pushes that allocate nothing, or false (out of memory; the
+    /// deque is unchanged). For callers that must not throw (the worker loop's moves).
+    bool reserve(std::size_t n) noexcept {
+        std::int64_t b = bottom_.load(std::memory_order_relaxed);
+        std::int64_t t = top_.load(std::memory_order_acquire);
+        array* a = array_.load(std::memory_order_relaxed);
+        const std::size_t need = (b > t ? static_cast<std::size_t>(b - t) : 0) + n;
+        if (need <= a->mask + 1) {
+            return true;
+        }
+        try {
+            grow(a, t, b, need);
+            return true;
+        } catch (const std::bad_alloc&) {
+            return false;
+        }
     }
 
     /// Owner only. Newest item, or nullptr.
@@ -146,7 +165,7 @@ private:
                 old->at(i).load(std::memory_order_relaxed), std::memory_order_relaxed);
         }
         array* a = bigger.get();
-        arrays_.push_back(std::move(bigger));
+        arrays_.push_back(std::move(bigger)); // may throw: array_ still names the old array
         // release: pairs with the acquire load in steal(); the copied slots are visible first.
         array_.store(a, std::memory_order_release);
         return a;

@@ -90,6 +90,14 @@
 //   scheduler would be read after free, and its address reused by a newer runtime would resume
 //   an abandoned frame there.
 //
+// Out of memory
+//   The worker loop has no caller to report a failed allocation to, so nothing on it throws:
+//   a wake-up without room in the FIFO list goes to the global queue (push_wakeup), a FIFO list
+//   or global batch that the deque cannot grow to take is run from its head one task at a time
+//   (take_fifo, pull_global), and the timer loops fire only while there is room. Where there is a
+//   caller, it gets std::bad_alloc: a spawn whose deque cannot grow, a sleep whose timer queue
+//   cannot (timers.cpp).
+//
 // The other parts, each with its essay
 //   timers.cpp           each worker's timer queue, sleeps, and their cancellation (the inbox).
 //   join.cpp             a spawned task's finish (the join word) and runtime::block_on.
@@ -189,6 +197,9 @@ std::coroutine_handle<> worker::pull_global() {
         1 + static_cast<std::size_t>(sched_.global_len_.load(std::memory_order_relaxed)) /
                 sched_.num_workers();
     want = std::min(want, global_batch);
+    if (want > 1 && !deque_.reserve(want - 1)) [[unlikely]] {
+        want = 1; // out of memory for the rest of a batch: take one (nothing to push)
+    }
     std::size_t got = sched_.global_.try_dequeue_bulk(items, want);
     if (got == 0) {
         return {};
@@ -249,17 +260,8 @@ std::coroutine_handle<> worker::next_local_slow() {
         const bool head_waited = fifo_head_ != fifo_.size() && fifo_taken_ == fifo_taken_at_tick_;
         fifo_taken_at_tick_ = fifo_taken_;
         if (head_waited) {
-            auto h = fifo_[fifo_head_++]; // the oldest wake-up, in O(1)
-            ++fifo_taken_;
+            auto h = take_fifo_head(); // the oldest wake-up, in O(1)
             fifo_taken_at_tick_ = fifo_taken_;
-            if (fifo_head_ == fifo_.size()) {
-                fifo_.clear();
-                fifo_head_ = 0;
-            } else if (fifo_head_ > 1024 && fifo_head_ > fifo_.size() / 2) {
-                fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
-                fifo_head_ = 0; // amortised O(1): the dead space is more than what is moved
-            }
-            fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
             return h;
         }
         if (fifo_moved_ != 0) {
@@ -314,9 +316,28 @@ void worker::push_wakeup_out_of_memory(std::coroutine_handle<> h) noexcept {
     sched_.global_len_.fetch_add(1, std::memory_order_seq_cst);
 }
 
-std::coroutine_handle<> worker::take_fifo() {
+std::coroutine_handle<> worker::take_fifo_head() noexcept {
+    auto h = fifo_[fifo_head_++];
+    ++fifo_taken_;
+    if (fifo_head_ == fifo_.size()) {
+        fifo_.clear();
+        fifo_head_ = 0;
+    } else if (fifo_head_ > 1024 && fifo_head_ > fifo_.size() / 2) {
+        fifo_.erase(fifo_.begin(), fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_));
+        fifo_head_ = 0; // amortised O(1): the dead space is more than what is moved
+    }
+    fifo_size_.store(fifo_.size() - fifo_head_, std::memory_order_relaxed);
+    return h;
+}
+
+std::coroutine_handle<> worker::take_fifo() noexcept {
     if (fifo_head_ == fifo_.size()) {
         return {};
+    }
+    if (!deque_.reserve(fifo_.size() - fifo_head_ - 1)) [[unlikely]] {
+        // Out of memory for the deque to take the list: the list is run from its head, one
+        // wake-up at a time, in the same order (nothing allocated, nothing stealable).
+        return take_fifo_head();
     }
     // Called with an empty deque. Oldest nearest the bottom: pop order is FIFO order, and
     // thieves take the newest.

@@ -109,8 +109,11 @@ private:
     void poll_io() noexcept;
     std::coroutine_handle<> next_local();
     [[gnu::noinline]] std::coroutine_handle<> next_local_slow();
-    std::coroutine_handle<> take_fifo();   // with an empty deque: FIFO list under the deque
-    std::coroutine_handle<> next_remote(); // search: steal, global queue; may park
+    // With an empty deque: the FIFO list moves under the deque (out of memory for that, its head
+    // alone is taken). Never throws: the worker loop has no caller to report to.
+    std::coroutine_handle<> take_fifo() noexcept;
+    std::coroutine_handle<> take_fifo_head() noexcept; // the oldest wake-up, in O(1)
+    std::coroutine_handle<> next_remote();             // search: steal, global queue; may park
     std::coroutine_handle<> steal_from_others();
     std::coroutine_handle<> pull_global();
     void drain_inbox() noexcept;
@@ -198,6 +201,9 @@ public:
     /// primitives and nothing can wake one. Cheap when the runtime is busy.
     void check_deadlock() noexcept;
     void remove_block_waiter(block_waiter* w);
+    /// Under block_mu_: true if the process has threads other than this runtime's (its workers,
+    /// sysmon, blocking pool, block_on callers), which may still wake a blocked task.
+    bool outside_threads_exist() noexcept;
 
 private:
     std::mutex block_mu_;

@@ -30,6 +30,12 @@
 //   A parked worker sleeps until its nearest deadline; at shutdown each worker fires all its
 //   timers early (fire_all_timers), and the sleeps see the runtime stopping.
 //
+// Out of memory
+//   Firing needs room in the wake-up list: without it the timer loops stop and the rest fire on
+//   a later turn, once the woken tasks have run (fifo_has_room). A sleep whose registration cannot
+//   grow the timer queue throws bad_alloc into its task (sleep_awaiter::suspend may throw); a sleep
+//   at shutdown registers nothing, so the stopping runtime allocates nothing for it.
+//
 // References
 //   Go runtime/time.go (per-P 4-ary timer heaps, timers moved by their owner); Tokio
 //   runtime/time (per-driver wheel, cancellation through the driver).
@@ -163,14 +169,23 @@ cancel_result timer_cancel(timer_node* n) noexcept {
     return cancel_result::cancel_pending;
 }
 
-bool sleep_awaiter::suspend(std::coroutine_handle<> h) noexcept {
-    timer_register(&node_);
-    if (runtime_stopping() || (cancel_ != nullptr && !cancel_->arm(this))) {
-        tls_worker->try_cancel_local_timer(&node_);
+bool sleep_awaiter::suspend(std::coroutine_handle<> h) {
+    worker* w = tls_worker;
+    WEFT_ASSERT(w != nullptr, "weft: a timer was started outside a weft worker");
+    const bool stopping = runtime_stopping();
+    if (!stopping) {
+        // Out of memory for the timer queue, bad_alloc goes to the sleeping task (a throwing
+        // await_suspend resumes it with the exception); a stopping runtime registers nothing.
+        w->register_timer(&node_);
+    }
+    if (stopping || (cancel_ != nullptr && !cancel_->arm(this))) {
+        if (!stopping) {
+            w->try_cancel_local_timer(&node_);
+        }
         node_.state.store(timer_node::cancelled, std::memory_order_relaxed); // nobody else saw it
         // Suspend all the same, behind the queued tasks: a loop that ignores the error would
         // otherwise never give its worker back, and shutdown could never end.
-        tls_worker->push_yielded(h);
+        w->push_yielded(h);
         return true;
     }
     return true;

@@ -275,3 +275,140 @@ TEST_CASE(
     CHECK(out.status == 3);
 }
 #endif
+
+#if WEFT_FRAME_CACHE
+namespace {
+// One link of a chain of spawned tasks that keeps the worker's deque non-empty, so that wake-ups
+// pile up in its wake-up list; once `stop` is set, the last link makes large allocations fail.
+weft::task<> keep_busy(const std::atomic<bool>& stop) {
+    if (!stop.load()) {
+        weft::go(keep_busy(stop));
+        co_return;
+    }
+    weft::testing::fail_large_allocations.store(true);
+}
+} // namespace
+
+TEST_CASE(
+    "running out of memory while the wake-up list moves under the deque does not terminate",
+    "[runtime][abandon]") {
+    // 40,000 sleepers are cancelled while the deque is never empty: their wake-ups fill the list
+    // (grown while memory lasts). Then large allocations fail, and the list must reach the deque
+    // (which would have to grow past 256 KiB to take them all) without throwing bad_alloc out of
+    // the worker loop into std::terminate: the woken tasks still run.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        constexpr int sleepers = 40'000;
+        std::atomic<int> started{0};
+        std::atomic<int> cancelled{0};
+        std::atomic<bool> stop{false};
+        weft::runtime_options opts;
+        opts.workers = 1;
+        const int r = weft::run(
+            [&]() -> weft::task<int> {
+                std::vector<weft::join_handle<>> handles;
+                handles.reserve(sleepers);
+                for (int i = 0; i < sleepers; ++i) {
+                    handles.push_back(
+                        weft::spawn([](std::atomic<int>& s, std::atomic<int>& c) -> weft::task<> {
+                            s.fetch_add(1);
+                            if (!co_await weft::sleep_for(std::chrono::hours(1))) {
+                                c.fetch_add(1);
+                            }
+                        }(started, cancelled)));
+                    if (i % 512 == 511) { // the sleepers run: the deque stays small
+                        (void)co_await weft::testing::yield_until(
+                            [&] { return started.load() == i + 1; });
+                    }
+                }
+                (void)co_await weft::testing::yield_until(
+                    [&] { return started.load() == sleepers; });
+                weft::go(keep_busy(stop));
+                for (auto& h : handles) {
+                    h.cancel(); // the sleeper's wake-up joins the list
+                }
+                stop.store(true);
+                (void)co_await weft::testing::yield_until(
+                    [&] { return cancelled.load() == sleepers; });
+                weft::testing::fail_large_allocations.store(false);
+                for (auto& h : handles) {
+                    co_await h;
+                }
+                co_return 12;
+            },
+            std::move(opts));
+        weft::testing::fail_large_allocations.store(false);
+        std::fprintf(
+            stderr,
+            "run returned %d, %d of %d sleepers cancelled\n",
+            r,
+            cancelled.load(),
+            sleepers);
+        std::_Exit(r == 12 && cancelled.load() == sleepers ? 3 : 4);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
+#endif
+
+#if WEFT_FRAME_CACHE
+TEST_CASE(
+    "a sleep that cannot grow the timer queue throws bad_alloc into its task",
+    "[runtime][abandon]") {
+    // 20,000 sleepers while large allocations fail: the timer queue (16 bytes an entry) cannot
+    // grow past 8,192 entries. The sleeps that find it full get bad_alloc, not std::terminate
+    // from a noexcept registration; the others are cancelled by the shutdown.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        constexpr int sleepers = 20'000;
+        std::atomic<int> started{0};
+        std::atomic<int> cancelled{0};
+        std::atomic<int> out_of_memory{0};
+        weft::runtime_options opts;
+        opts.workers = 1;
+        const int r = weft::run(
+            [&]() -> weft::task<int> {
+                weft::testing::fail_large_allocations.store(true);
+                for (int i = 0; i < sleepers; ++i) {
+                    weft::go(
+                        [](std::atomic<int>& s,
+                           std::atomic<int>& c,
+                           std::atomic<int>& oom) -> weft::task<> {
+                            s.fetch_add(1);
+                            try {
+                                if (!co_await weft::sleep_for(std::chrono::hours(1))) {
+                                    c.fetch_add(1);
+                                }
+                            } catch (const std::bad_alloc&) {
+                                oom.fetch_add(1);
+                            }
+                        }(started, cancelled, out_of_memory));
+                    if (i % 512 == 511) { // the sleepers run: the deque stays small
+                        (void)co_await weft::testing::yield_until(
+                            [&] { return started.load() == i + 1; });
+                    }
+                }
+                (void)co_await weft::testing::yield_until(
+                    [&] { return started.load() == sleepers; });
+                weft::testing::fail_large_allocations.store(false);
+                co_return 13;
+            },
+            std::move(opts));
+        std::fprintf(
+            stderr,
+            "run returned %d; %d sleeps cancelled, %d out of memory\n",
+            r,
+            cancelled.load(),
+            out_of_memory.load());
+        std::_Exit(
+            r == 13 && out_of_memory.load() > 0 &&
+                    cancelled.load() + out_of_memory.load() == sleepers
+                ? 3
+                : 4);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
+#endif

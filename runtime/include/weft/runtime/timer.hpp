@@ -10,7 +10,8 @@
 // nearest deadline. Precision is that of the kernel's futex/io_uring timeout, typically 50-100 us
 // late under load, never early. Cancellation: a cancelled task's sleep completes at once with the
 // cancellation error, and so does a sleep started by a task that is already cancelled, or while the
-// runtime shuts down. Thread-safety: the awaitable belongs to the task that awaits it.
+// runtime shuts down. Out of memory for the timer queue, the await throws std::bad_alloc.
+// Thread-safety: the awaitable belongs to the task that awaits it.
 #pragma once
 
 #include <weft/runtime/result.hpp>

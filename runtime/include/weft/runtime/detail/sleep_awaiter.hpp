@@ -34,8 +34,9 @@ public:
 
     bool await_ready() const noexcept { return false; }
 
+    /// Throws std::bad_alloc (into the sleeping task) when the timer queue cannot grow.
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    bool await_suspend(std::coroutine_handle<P> h) {
         node_.waiter = h;
         cancel_ = cancel_of(h);
         return suspend(h);
@@ -58,7 +59,7 @@ public:
     }
 
 private:
-    bool suspend(std::coroutine_handle<> h) noexcept;
+    bool suspend(std::coroutine_handle<> h);
     static void on_cancel(cancel_hook* hook) noexcept;
 
     timer_node node_; // node_.state == cancelled is how a cancelled sleep is told apart
