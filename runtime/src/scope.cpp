@@ -65,15 +65,30 @@ constexpr std::size_t max_slab = 1024;
 
 struct scope::bookkeeping {
     detail::spin_lock mu;
-    bool cancelled = false;             // guarded by mu
-    slot* live = nullptr;               // guarded by mu: children the cancel-all must reach
-    slot* free = nullptr;               // guarded by mu
-    slab* slabs = nullptr;              // guarded by mu
-    std::size_t next_slab = first_slab; // guarded by mu
-    std::size_t count = 0;              // guarded by mu: live children plus dying ones
-    std::exception_ptr first_error;     // guarded by mu
-    std::coroutine_handle<> waiter{};   // guarded by mu: the task in join()
+    bool cancelled = false;              // guarded by mu
+    slot* live = nullptr;                // guarded by mu: children the cancel-all must reach
+    slot* free = nullptr;                // guarded by mu
+    slab* slabs = nullptr;               // guarded by mu
+    std::size_t next_slab = first_slab;  // guarded by mu
+    std::size_t count = 0;               // guarded by mu: live children plus dying ones
+    unsigned char* unmade = nullptr;     // guarded by mu: the newest slab's slots not yet made
+    unsigned char* unmade_end = nullptr; // guarded by mu
+    std::exception_ptr first_error;      // guarded by mu
+    std::coroutine_handle<> waiter{};    // guarded by mu: the task in join()
 
+    slot* take_locked(scope* owner) noexcept {
+        if (slot* s = free) {
+            free = s->next;
+            return s;
+        }
+        if (unmade != unmade_end) {
+            auto* s = ::new (static_cast<void*>(unmade)) slot();
+            unmade += sizeof(slot);
+            s->owner = owner;
+            return s;
+        }
+        return nullptr;
+    }
     void link_live(slot* s) noexcept {
         s->prev = nullptr;
         s->next = live;
@@ -126,14 +141,9 @@ scope::~scope() {
             b.count == 0,
             "weft::scope destroyed while children are running: co_await scope.join() first");
     }
+    static_assert(std::is_trivially_destructible_v<slot>); // slabs are freed as raw memory
     for (slab* sl = b.slabs; sl != nullptr;) {
-        slab* next = sl->next;
-        auto* slots = reinterpret_cast<slot*>(sl + 1);
-        for (std::size_t i = 0; i < sl->n; ++i) {
-            slots[i].~slot();
-        }
-        ::operator delete(sl);
-        sl = next;
+        ::operator delete(std::exchange(sl, sl->next));
     }
     b.~bookkeeping();
 }
@@ -143,31 +153,28 @@ scope::slot* scope::take_slot() {
     std::size_t want = 0;
     {
         detail::spin_guard g(b.mu);
-        if (slot* s = b.free) {
-            b.free = s->next;
+        if (slot* s = b.take_locked(this)) {
             return s;
         }
         want = b.next_slab;
     }
-    // Allocate outside the lock (it may be slow, or throw bad_alloc with nothing changed).
+    // Allocate outside the lock (it may be slow, or throw bad_alloc with nothing changed). The
+    // slots are made one at a time as they are first needed (take_locked), so a slab's pages are
+    // touched only as far as the scope uses them.
     static_assert(sizeof(slab) % alignof(slot) == 0);
     void* mem = ::operator new(sizeof(slab) + want * sizeof(slot));
     auto* sl = ::new (mem) slab{nullptr, want};
-    auto* slots = reinterpret_cast<slot*>(sl + 1);
-    for (std::size_t i = 0; i < want; ++i) {
-        ::new (static_cast<void*>(slots + i)) slot();
-        slots[i].owner = this;
-    }
+    auto* first = reinterpret_cast<unsigned char*>(sl + 1);
     detail::spin_guard g(b.mu);
     sl->next = b.slabs;
     b.slabs = sl;
     if (b.next_slab < max_slab) {
         b.next_slab *= 2;
     }
-    for (std::size_t i = 1; i < want; ++i) {
-        b.give_back(slots + i);
-    }
-    return slots;
+    // Slots of the previous slab not yet made are dropped: its memory stays with the scope.
+    b.unmade = first;
+    b.unmade_end = first + want * sizeof(slot);
+    return b.take_locked(this);
 }
 
 void scope::adopt(std::coroutine_handle<> h, detail::promise_base& p) {
