@@ -201,9 +201,6 @@ public:
     /// primitives and nothing can wake one. Cheap when the runtime is busy.
     void check_deadlock() noexcept;
     void remove_block_waiter(block_waiter* w);
-    /// Under block_mu_: true if the process has threads other than this runtime's (its workers,
-    /// sysmon, blocking pool, block_on callers), which may still wake a blocked task.
-    bool outside_threads_exist() noexcept;
 
 private:
     std::mutex block_mu_;

@@ -12,7 +12,6 @@
 //      after reading them.
 //   2. A deadlock is reported once per runtime (deadlock_reported_), and only when a block_on
 //      waiter exists to be released.
-//   4. A deadlock is never declared while a thread outside the runtime exists (see below).
 //   3. The waiters are read and released under block_mu_, and a waiter whose task has finished
 //      cancels the report: main's task finishing while others stay blocked (its worker parks as
 //      the last one before block_on has taken the waiter off the list) is a return, never a
@@ -27,22 +26,8 @@
 //      registers after the workers went to sleep runs the check itself.
 //   2. quiescent(), then the per-kind counts of blocked tasks against the live task count.
 //   3. quiescent() again (a worker woken in between would have changed the counts).
-//   4. If every live task is blocked, no block_on's task has finished and no thread outside the
-//      runtime exists, the block_on waiters are released with errc::deadlock (all under
-//      block_mu_).
-//
-// Plain threads
-//   A task may wait for a plain thread (blocking_send on a channel, event::set, a mutex the thread
-//   holds, a send from another runtime's task), and the counts cannot tell such a wait from one
-//   only a task can end: the thread may not have touched the primitive yet. So a deadlock is
-//   declared only when no thread but the runtime's own exists in the process: its workers, sysmon,
-//   the blocking pool's threads and the threads waiting in block_on (the process's threads are
-//   listed in /proc/self/task, io_uring's kernel workers left out; unreadable, no deadlock is
-//   declared). A program with other threads
-//   (a plain thread, another runtime) is never stopped; its true deadlocks hang, as in Go with
-//   cgo threads. Rejected: marking primitives that plain threads touched, which misses the thread
-//   that touches one only later, and reading the primitives' creation site, which every primitive
-//   would pay for.
+//   4. If every live task is blocked and no block_on's task has finished, the block_on waiters are
+//      released with errc::deadlock (all under block_mu_).
 //
 // Current approach: long polls (sysmon)
 //   A task that computes for 100 ms without an await holds its worker for 100 ms. A monitor thread
@@ -63,12 +48,8 @@
 #include "scheduler.hpp"
 
 #include <chrono>
-#include <cstddef>
 #include <cstdio>
-#include <cstring>
 #include <mutex>
-
-#include <dirent.h>
 
 namespace weft::detail {
 
@@ -102,67 +83,6 @@ void scheduler::sysmon_main() {
             }
         }
     }
-}
-
-namespace {
-// Sanitizer threads of the process that are not ours and wake no task: ThreadSanitizer runs one
-// background thread once the program has started a thread.
-#if defined(__SANITIZE_THREAD__)
-constexpr std::size_t sanitizer_threads = 1;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr std::size_t sanitizer_threads = 1;
-#else
-constexpr std::size_t sanitizer_threads = 0;
-#endif
-#else
-constexpr std::size_t sanitizer_threads = 0;
-#endif
-
-/// True if thread `tid` of this process is one of io_uring's kernel workers ("iou-wrk-N",
-/// "iou-sqp-N"): they are listed among the process's threads but run no user code.
-bool is_io_uring_worker(const char* tid) noexcept {
-    char path[sizeof("/proc/self/task//comm") + sizeof(dirent::d_name)];
-    std::snprintf(path, sizeof path, "/proc/self/task/%s/comm", tid);
-    std::FILE* f = std::fopen(path, "re");
-    if (f == nullptr) {
-        return false; // gone, or unreadable: count it
-    }
-    char comm[32] = {};
-    const bool got = std::fgets(comm, sizeof comm, f) != nullptr;
-    std::fclose(f);
-    return got && std::strncmp(comm, "iou-", 4) == 0;
-}
-
-/// The threads of this process that may run user code (entries of /proc/self/task, less
-/// io_uring's workers); 0 when that cannot be read.
-std::size_t process_threads() noexcept {
-    DIR* d = ::opendir("/proc/self/task");
-    if (d == nullptr) {
-        return 0;
-    }
-    std::size_t n = 0;
-    while (const dirent* e = ::readdir(d)) {
-        if (e->d_name[0] != '.' && !is_io_uring_worker(e->d_name)) {
-            ++n;
-        }
-    }
-    ::closedir(d);
-    return n;
-}
-} // namespace
-
-bool scheduler::outside_threads_exist() noexcept {
-    // Under block_mu_, with every worker asleep. The blocking pool's count is read after the
-    // process's: a pool thread that leaves in between is then still counted by the process and no
-    // longer by us, which errs on the side of "someone else is there".
-    const std::size_t all = process_threads();
-    if (all == 0) {
-        return true; // cannot tell: assume a plain thread may still act
-    }
-    const std::size_t ours = workers_.size() + 1 /* sysmon */ + block_waiters_.size() +
-                             blocking_.threads() + sanitizer_threads;
-    return all > ours;
 }
 
 void scheduler::check_deadlock() noexcept {
@@ -203,11 +123,6 @@ void scheduler::check_deadlock() noexcept {
             // left blocked are abandoned by the shutdown that follows, not deadlocked.
             return;
         }
-    }
-    if (outside_threads_exist()) {
-        // A plain thread (or another runtime) may still set the event, send on the channel or
-        // release the mutex these tasks wait for: a correct program is never stopped.
-        return;
     }
     if (deadlock_reported_.exchange(true)) {
         return;
