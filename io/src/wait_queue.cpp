@@ -37,20 +37,6 @@ void wq_push_back(fd_state* st, op& o) noexcept {
     count_queued(st, o, 1);
 }
 
-void wq_push_front(fd_state* st, op& o) noexcept {
-    auto s = static_cast<unsigned>(o.side);
-    o.rprev = nullptr;
-    o.rnext = st->wq_head[s];
-    if (o.rnext != nullptr) {
-        o.rnext->rprev = &o;
-    } else {
-        st->wq_tail[s] = &o;
-    }
-    st->wq_head[s] = &o;
-    o.queued = true;
-    count_queued(st, o, 1);
-}
-
 void wq_remove(fd_state* st, op& o) noexcept {
     auto s = static_cast<unsigned>(o.side);
     if (o.rprev != nullptr) {

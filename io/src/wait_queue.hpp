@@ -9,7 +9,6 @@ namespace weft::io::detail {
 struct fd_state;
 
 void wq_push_back(fd_state* st, op& o) noexcept;
-void wq_push_front(fd_state* st, op& o) noexcept;
 void wq_remove(fd_state* st, op& o) noexcept;
 /// Detaches the whole queue of `side`; returns its head (linked by rnext).
 op* wq_take_all(fd_state* st, op_side side) noexcept;

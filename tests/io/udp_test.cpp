@@ -6,6 +6,8 @@
 #include <string>
 #include <weft_test.hpp>
 
+#include <sys/socket.h>
+
 using namespace std::chrono_literals;
 using weft::io::address;
 using weft::io::udp_socket;
@@ -64,6 +66,27 @@ TEST_CASE("udp datagrams make round trips with their sender's address", "[io][ud
         co_await echo;
     });
     CHECK(good == rounds);
+}
+
+TEST_CASE("set_broadcast sets SO_BROADCAST; a closed socket gets an error", "[io][udp]") {
+    WEFT_IO_TEST_PROLOGUE();
+    run([&]() -> weft::task<> {
+        auto s = udp_socket::bind("127.0.0.1:0").value();
+        auto so_broadcast = [&] {
+            int v = -1;
+            socklen_t len = sizeof v;
+            REQUIRE(::getsockopt(s.native_handle(), SOL_SOCKET, SO_BROADCAST, &v, &len) == 0);
+            return v;
+        };
+        CHECK(so_broadcast() == 0);
+        REQUIRE(s.set_broadcast(true));
+        CHECK(so_broadcast() == 1);
+        REQUIRE(s.set_broadcast(false));
+        CHECK(so_broadcast() == 0);
+        s.close();
+        CHECK_FALSE(s.set_broadcast(true));
+        co_return;
+    });
 }
 
 TEST_CASE("connected udp sockets use send and recv", "[io][udp]") {
