@@ -34,6 +34,7 @@
 
 #include <weft/runtime/detail/nodiscard.hpp>
 #include <weft/runtime/detail/scheduler_hooks.hpp>
+#include <weft/runtime/detail/task_factory.hpp>
 
 #include <concepts>
 #include <coroutine>
@@ -47,22 +48,6 @@
 namespace weft {
 
 namespace detail {
-template <class T>
-struct task_value {};
-template <class T>
-struct task_value<task<T>> {
-    using type = T;
-};
-/// T for a weft::task<T>.
-template <class T>
-using task_value_t = typename task_value<T>::type;
-
-/// fn(i) returns a weft::task.
-template <class F>
-concept task_per_index = requires(F& f, std::size_t i) {
-    { f(i) } -> a_task;
-};
-
 template <class T>
 void setup_spawned(std::coroutine_handle<task_promise<T>> h, const char* name, cancel_state* chain);
 template <class T>

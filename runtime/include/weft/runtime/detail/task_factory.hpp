@@ -9,6 +9,7 @@
 
 #include <weft/runtime/task.hpp>
 
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
@@ -22,6 +23,22 @@ inline constexpr bool is_task_v<task<T>> = true;
 /// A weft::task<T>, by value.
 template <class T>
 concept a_task = is_task_v<T>;
+
+template <class T>
+struct task_value {};
+template <class T>
+struct task_value<task<T>> {
+    using type = T;
+};
+/// T for a weft::task<T>.
+template <class T>
+using task_value_t = typename task_value<T>::type;
+
+/// fn(i) returns a weft::task (spawn_many's per-index factory).
+template <class F>
+concept task_per_index = requires(F& f, std::size_t i) {
+    { f(i) } -> a_task;
+};
 
 /// F, called as std::thread calls its function (the decayed callable on the decayed arguments,
 /// as rvalues), returns a weft::task. A plain call, not std::invoke: <functional> would bring
