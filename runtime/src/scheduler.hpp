@@ -201,11 +201,15 @@ public:
     /// primitives and nothing can wake one. Cheap when the runtime is busy.
     void check_deadlock() noexcept;
     void remove_block_waiter(block_waiter* w);
+    /// Under block_mu_: true if the process has threads other than this runtime's (its workers,
+    /// sysmon, blocking pool, block_on callers), which may still wake a blocked task.
+    bool outside_threads_exist() noexcept;
 
 private:
     std::mutex block_mu_;
     std::vector<block_waiter*> block_waiters_; // guarded by block_mu_
     std::atomic<bool> deadlock_reported_{false};
+    std::atomic<bool> deadlock_deferred_{false}; // a check was put off for a plain thread
     reactor_factory reactor_factory_ = nullptr;
 
     runtime_options opts_;

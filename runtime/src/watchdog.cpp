@@ -16,6 +16,7 @@
 //      cancels the report: main's task finishing while others stay blocked (its worker parks as
 //      the last one before block_on has taken the waiter off the list) is a return, never a
 //      deadlock, and the waiter is freed only after it is off the list.
+//   4. A deadlock is never declared while a thread outside the runtime exists (see Plain threads).
 //
 // Rejected approaches
 //   - Pre-empting a long poll: stackless tasks cannot be pre-empted; the watchdog can only count,
@@ -26,8 +27,25 @@
 //      registers after the workers went to sleep runs the check itself.
 //   2. quiescent(), then the per-kind counts of blocked tasks against the live task count.
 //   3. quiescent() again (a worker woken in between would have changed the counts).
-//   4. If every live task is blocked and no block_on's task has finished, the block_on waiters are
-//      released with errc::deadlock (all under block_mu_).
+//   4. If every live task is blocked, no block_on's task has finished and no thread outside the
+//      runtime exists, the block_on waiters are released with errc::deadlock (all under
+//      block_mu_).
+//
+// Plain threads
+//   A task may wait for a plain thread (blocking_send on a channel, event::set, a mutex the thread
+//   holds, a send from another runtime's task), and the counts cannot tell such a wait from one
+//   only a task can end: the thread may not have touched the primitive yet. So a deadlock is
+//   declared only when no thread but the runtime's own exists in the process: its workers, sysmon,
+//   the blocking pool's threads and the threads waiting in block_on. The process's threads are
+//   read from /proc/self/task (unreadable: no deadlock is declared), less the ones that run no
+//   user code: io_uring's kernel workers ("iou-*") and, in a ThreadSanitizer build, its
+//   background threads (told apart by their signal mask, since their number varies: one per
+//   process, two in some forked children).
+//   A check put off this way is repeated by sysmon every 100 ms, so a true deadlock is still
+//   reported once the plain threads have ended; while one lives, the program waits, as a correct
+//   one must be allowed to. Rejected: marking primitives that plain threads touched, which misses
+//   the thread that touches one only later, and recording each primitive's creator, which every
+//   primitive would pay for.
 //
 // Current approach: long polls (sysmon)
 //   A task that computes for 100 ms without an await holds its worker for 100 ms. A monitor thread
@@ -48,15 +66,32 @@
 #include "scheduler.hpp"
 
 #include <chrono>
+#include <csignal>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace weft::detail {
 
 void scheduler::sysmon_main() {
     constexpr auto interval = std::chrono::milliseconds(10);
     std::unique_lock lk(sysmon_mu_);
+    unsigned ticks = 0;
     while (!sysmon_cv_.wait_for(lk, interval, [&] { return sysmon_stop_; })) {
+        if (++ticks % 10 == 0 && deadlock_deferred_.exchange(false, std::memory_order_relaxed)) {
+            // A check found every task blocked while a plain thread existed; nothing may ever
+            // wake a worker again to repeat it, so look again every 100 ms (that thread may
+            // have ended without acting).
+            lk.unlock();
+            check_deadlock();
+            lk.lock();
+        }
         for (auto& w : workers_) {
             std::uint64_t run = w->counters_.tasks_run.load(std::memory_order_relaxed);
             bool busy = w->running_task_.load(std::memory_order_relaxed);
@@ -83,6 +118,96 @@ void scheduler::sysmon_main() {
             }
         }
     }
+}
+
+namespace {
+#if defined(__SANITIZE_THREAD__)
+constexpr bool under_tsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool under_tsan = true;
+#else
+constexpr bool under_tsan = false;
+#endif
+#else
+constexpr bool under_tsan = false;
+#endif
+
+/// Reads /proc/self/task/<tid>/<file> into buf (NUL-terminated); false if it cannot.
+bool read_task_file(const char* tid, const char* file, char* buf, std::size_t size) noexcept {
+    char path[64 + sizeof(dirent::d_name)];
+    std::snprintf(path, sizeof path, "/proc/self/task/%s/%s", tid, file);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    std::size_t n = 0;
+    while (n + 1 < size) {
+        const ssize_t r = ::read(fd, buf + n, size - 1 - n);
+        if (r <= 0) {
+            break;
+        }
+        n += static_cast<std::size_t>(r);
+    }
+    ::close(fd);
+    buf[n] = '\0';
+    return n > 0;
+}
+
+/// True if thread `tid` of this process can run no user code: one of io_uring's kernel workers
+/// ("iou-wrk-N", "iou-sqp-N"), or, in a ThreadSanitizer build, one of its background threads
+/// (one per process, restarted in a forked child and sometimes twice there; they block every
+/// signal, which a thread that may feed a runtime does not: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and
+/// SIGALRM all blocked is the mark).
+bool runs_no_user_code(const char* tid) noexcept {
+    char buf[2048];
+    if (read_task_file(tid, "comm", buf, sizeof buf) && std::strncmp(buf, "iou-", 4) == 0) {
+        return true;
+    }
+    if (!under_tsan || !read_task_file(tid, "status", buf, sizeof buf)) {
+        return false; // gone, unreadable, or not a sanitizer build: count it
+    }
+    const char* line = std::strstr(buf, "\nSigBlk:");
+    if (line == nullptr) {
+        return false;
+    }
+    const unsigned long long blocked = std::strtoull(line + 8, nullptr, 16);
+    unsigned long long mark = 0;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM}) {
+        mark |= 1ULL << (sig - 1);
+    }
+    return (blocked & mark) == mark;
+}
+
+/// The threads of this process that may run user code (entries of /proc/self/task, less
+/// io_uring's workers); 0 when that cannot be read.
+std::size_t process_threads() noexcept {
+    DIR* d = ::opendir("/proc/self/task");
+    if (d == nullptr) {
+        return 0;
+    }
+    std::size_t n = 0;
+    while (const dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.' && !runs_no_user_code(e->d_name)) {
+            ++n;
+        }
+    }
+    ::closedir(d);
+    return n;
+}
+} // namespace
+
+bool scheduler::outside_threads_exist() noexcept {
+    // Under block_mu_, with every worker asleep. The blocking pool's count is read after the
+    // process's: a pool thread that leaves in between is then still counted by the process and no
+    // longer by us, which errs on the side of "someone else is there".
+    const std::size_t all = process_threads();
+    if (all == 0) {
+        return true; // cannot tell: assume a plain thread may still act
+    }
+    const std::size_t ours =
+        workers_.size() + 1 /* sysmon */ + block_waiters_.size() + blocking_.threads();
+    return all > ours;
 }
 
 void scheduler::check_deadlock() noexcept {
@@ -123,6 +248,13 @@ void scheduler::check_deadlock() noexcept {
             // left blocked are abandoned by the shutdown that follows, not deadlocked.
             return;
         }
+    }
+    if (outside_threads_exist()) {
+        // A plain thread (or another runtime) may still set the event, send on the channel or
+        // release the mutex these tasks wait for: a correct program is never stopped. Sysmon
+        // looks again while this lasts.
+        deadlock_deferred_.store(true, std::memory_order_relaxed);
+        return;
     }
     if (deadlock_reported_.exchange(true)) {
         return;

@@ -10,9 +10,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <system_error>
+#include <thread>
 
 #include <unistd.h>
 
@@ -112,6 +115,155 @@ TEST_CASE("a deadlock right after a spawn_blocking call is reported", "[runtime]
             }
         }
         std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
+
+namespace {
+
+/// Waits until `flag` is set, then long enough for the detector to have run (it would have
+/// reported by then: every worker parks within microseconds).
+void after_tasks_block(const std::atomic<bool>& flag) {
+    while (!flag.load()) {
+        std::this_thread::yield();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30)); // sleep-ok: let the detector look
+}
+
+} // namespace
+
+TEST_CASE(
+    "a task waiting for a plain thread or another runtime is not reported as a deadlock",
+    "[runtime][deadlock]") {
+    // Every task waits on a primitive only something outside the runtime will complete: a plain
+    // thread's blocking_send, its event::set, its unlock, another runtime's send. These are
+    // correct programs; run must return their value, not throw errc::deadlock.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        weft::runtime_options opts;
+        opts.workers = weft::testing::test_workers(2);
+        {
+            weft::sync::channel<int> ch;
+            std::atomic<bool> waiting{false};
+            std::thread t([&] {
+                after_tasks_block(waiting);
+                (void)ch.blocking_send(5);
+            });
+            try {
+                const int v = weft::run(
+                    [&]() -> weft::task<int> {
+                        waiting.store(true);
+                        auto r = co_await ch.recv();
+                        co_return r ? *r : -1;
+                    },
+                    opts);
+                t.join();
+                if (v != 5) {
+                    std::_Exit(4);
+                }
+            } catch (const std::system_error&) {
+                std::fputs("blocking_send reported as a deadlock\n", stderr);
+                std::_Exit(5);
+            }
+        }
+        {
+            weft::sync::event ev;
+            std::atomic<bool> waiting{false};
+            std::thread t([&] {
+                after_tasks_block(waiting);
+                ev.set();
+            });
+            try {
+                weft::run(
+                    [&]() -> weft::task<> {
+                        waiting.store(true);
+                        (void)co_await ev.wait();
+                    },
+                    opts);
+                t.join();
+            } catch (const std::system_error&) {
+                std::fputs("event::set reported as a deadlock\n", stderr);
+                std::_Exit(6);
+            }
+        }
+        {
+            weft::sync::mutex m;
+            std::atomic<bool> waiting{false};
+            std::atomic<bool> locked{false};
+            std::thread t([&] {
+                auto g = m.blocking_lock();
+                locked.store(true);
+                after_tasks_block(waiting);
+            });
+            while (!locked.load()) {
+                std::this_thread::yield();
+            }
+            try {
+                weft::run(
+                    [&]() -> weft::task<> {
+                        waiting.store(true);
+                        auto g = co_await m.lock();
+                    },
+                    opts);
+                t.join();
+            } catch (const std::system_error&) {
+                std::fputs("a mutex held by a plain thread reported as a deadlock\n", stderr);
+                std::_Exit(7);
+            }
+        }
+        {
+            weft::sync::channel<int> ch;
+            std::atomic<bool> waiting{false};
+            weft::runtime other(weft::runtime_options{.workers = 1});
+            try {
+                auto sender = other.spawn([&]() -> weft::task<> {
+                    while (!waiting.load()) {
+                        co_await weft::yield_now();
+                    }
+                    (void)co_await weft::sleep_for(std::chrono::milliseconds(30));
+                    (void)co_await ch.send(8);
+                });
+                sender.detach(); // it ends once main has received; ~runtime waits for it
+                const int v = weft::run(
+                    [&]() -> weft::task<int> {
+                        waiting.store(true);
+                        auto r = co_await ch.recv();
+                        co_return r ? *r : -1;
+                    },
+                    opts);
+                if (v != 8) {
+                    std::_Exit(4);
+                }
+            } catch (const std::system_error&) {
+                std::fputs("another runtime's send reported as a deadlock\n", stderr);
+                std::_Exit(8);
+            }
+        }
+        std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
+
+TEST_CASE(
+    "a deadlock put off for a plain thread is reported once that thread has ended",
+    "[runtime][deadlock]") {
+    // The plain thread exists while every task blocks, so the first check must stand back; it
+    // then ends without touching anything, and no worker ever wakes again: only the watchdog's
+    // repeated check can report the deadlock. A miss hangs (the alarm fails it).
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(60);
+        std::atomic<bool> blocked{false};
+        std::thread t([&] { after_tasks_block(blocked); });
+        const bool reported = reports_deadlock([&]() -> weft::task<> {
+            blocked.store(true);
+            co_await recv_forever();
+        });
+        t.join();
+        std::_Exit(reported ? 3 : 4);
     });
     INFO(out.err.substr(0, 2000));
     CHECK(out.exited);

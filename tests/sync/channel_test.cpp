@@ -506,20 +506,17 @@ TEST_CASE(
                 reader_saw_stale += k < side_out.size() && side_out[k] != *v + 1;
             }
         });
-        run_on(
-            weft::testing::test_workers(2),
-            [&]() -> task<> {
-                while (auto v = co_await in.recv()) {
-                    const auto k = static_cast<std::size_t>(*v);
-                    task_saw_stale += side_in[k] != *v + 7;
-                    side_out[k] = *v * 2 + 1;
-                    if (!co_await out.send(*v * 2)) {
-                        break;
-                    }
+        run_on(weft::testing::test_workers(2), [&]() -> task<> {
+            while (auto v = co_await in.recv()) {
+                const auto k = static_cast<std::size_t>(*v);
+                task_saw_stale += side_in[k] != *v + 7;
+                side_out[k] = *v * 2 + 1;
+                if (!co_await out.send(*v * 2)) {
+                    break;
                 }
-                out.close();
-            },
-            false); // the tasks wait for a plain thread: the deadlock detector cannot see it
+            }
+            out.close();
+        });
         feeder.join();
         reader.join();
         CHECK(send_failures == 0);

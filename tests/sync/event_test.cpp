@@ -59,14 +59,11 @@ TEST_CASE(
         from_thread.set();
         from_task.blocking_wait();
     });
-    run_on(
-        weft::testing::one_worker,
-        [&]() -> task<> {
-            auto r = co_await from_thread.wait();
-            CHECK(r.has_value());
-            from_task.set();
-        },
-        false);
+    run_on(weft::testing::one_worker, [&]() -> task<> {
+        auto r = co_await from_thread.wait();
+        CHECK(r.has_value());
+        from_task.set();
+    });
     t.join();
     CHECK(from_task.is_set());
 }

@@ -254,18 +254,15 @@ TEST_CASE(
         }
         stop.store(true);
     });
-    run_on(
-        weft::testing::test_workers(2),
-        [&]() -> task<> {
-            std::vector<join_handle<int>> hs;
-            for (int t = 0; t < 8; ++t) {
-                hs.push_back(weft::spawn(contender(&s, 500, true)));
-            }
-            for (auto& h : hs) {
-                co_await h;
-            }
-        },
-        false); // tasks may wait for the plain thread, which the deadlock detector cannot see
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
+        std::vector<join_handle<int>> hs;
+        for (int t = 0; t < 8; ++t) {
+            hs.push_back(weft::spawn(contender(&s, 500, true)));
+        }
+        for (auto& h : hs) {
+            co_await h;
+        }
+    });
     plain.join();
     CHECK(s.counter == 2000 + 8 * 500);
     CHECK(s.max_inside == 1);

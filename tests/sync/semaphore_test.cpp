@@ -159,17 +159,14 @@ TEST_CASE("blocking_acquire from plain threads and release from tasks", "[sync][
             }
         });
     }
-    run_on(
-        weft::testing::test_workers(2),
-        [&]() -> task<> {
-            for (int i = 0; i < 400; ++i) {
-                s.release();
-                if (i % 16 == 0) {
-                    co_await weft::yield_now();
-                }
+    run_on(weft::testing::test_workers(2), [&]() -> task<> {
+        for (int i = 0; i < 400; ++i) {
+            s.release();
+            if (i % 16 == 0) {
+                co_await weft::yield_now();
             }
-        },
-        false);
+        }
+    });
     for (auto& t : ts) {
         t.join();
     }

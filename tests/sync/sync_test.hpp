@@ -28,10 +28,9 @@ namespace weft::testing {
 
 /// Runs `main` (a callable returning a task) on a fresh runtime with `workers` workers.
 template <class Main>
-auto run_on(std::size_t workers, Main&& main, bool detect_deadlock = true) {
+auto run_on(std::size_t workers, Main&& main) {
     runtime_options opts;
     opts.workers = workers;
-    opts.detect_deadlock = detect_deadlock;
     return weft::run(std::forward<Main>(main), std::move(opts));
 }
 
@@ -183,8 +182,7 @@ int last_touch_stress(int rounds, Make make, Ready ready, Release release, Wait 
                 delete p; // at once: nothing may touch it after the wait returned
                 failed += ok ? 0 : 1;
             }
-        },
-        /*detect_deadlock=*/false); // a wait for the plain thread looks like a deadlock
+        });
     stop.store(true, std::memory_order_release);
     releaser.join();
     return failed;

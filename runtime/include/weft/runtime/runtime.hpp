@@ -69,9 +69,11 @@ struct runtime_options {
     /// Runs on the worker that finished the task; must not block.
     std::function<void(const char* task_name, std::exception_ptr)> on_detached_exception{};
     /// Report "all tasks are asleep - deadlock!" and fail block_on/run when every task is blocked
-    /// on a weft primitive (join, channel, mutex...) and no timer, I/O, blocking-pool job or queued
-    /// work is left. Turn it off when plain threads outside the runtime will later feed it (send on
-    /// a channel, spawn) while every task waits: the detector cannot see such threads coming.
+    /// on a weft primitive (join, channel, mutex...), no timer, I/O, blocking-pool job or queued
+    /// work is left, and the process has no thread but the runtime's own and those in block_on:
+    /// a plain thread (or another runtime) might still send, set an event or unlock a mutex, so
+    /// while one exists nothing is reported; the check is repeated every 100 ms, so the deadlock
+    /// is reported once the other threads have ended.
     bool detect_deadlock = true;
     /// How long shutdown waits, once it has asked every task to stop (every cancellable wait
     /// fails with operation_canceled), for the runtime to go idle. A task still running then (a

@@ -82,9 +82,8 @@ public:
     /// on error an rvalue `v` is left as it was (the value is handed back).
     using base::try_send;
     /// From a plain thread outside the runtime: sends, blocking the thread while the channel is
-    /// full. Never call it on a weft worker (aborts). Tasks that wait for such a thread look
-    /// deadlocked to the runtime's detector: turn runtime_options::detect_deadlock off when every
-    /// task may be waiting on plain threads.
+    /// full. Never call it on a weft worker (aborts). Tasks may wait for such a thread: while a
+    /// plain thread exists, the deadlock detector reports nothing (runtime_options).
     using base::blocking_send;
     /// `co_await ch.recv()`: recv_result<T> (a std::optional<T>); empty once closed and drained,
     /// or when cancelled (see error()).

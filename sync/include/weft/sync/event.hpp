@@ -46,8 +46,8 @@ public:
         return detail::notify_awaitable<event>(this);
     }
     /// From a plain thread outside the runtime: blocks the thread until the event is set (never
-    /// call it on a weft worker: it aborts). Tasks that wait for a plain thread's set() look
-    /// deadlocked to the runtime's detector: see runtime_options::detect_deadlock.
+    /// call it on a weft worker: it aborts). Tasks may wait for a plain thread's set(): see
+    /// runtime_options::detect_deadlock.
     void blocking_wait() noexcept { detail::notify_block_on(this); }
 
 private:

@@ -82,9 +82,8 @@ public:
     }
 
     /// From a plain thread outside the runtime: takes the lock, blocking the thread while it
-    /// waits. Never call it on a weft worker (aborts). Tasks that wait for a lock a plain thread
-    /// holds look deadlocked to the runtime's detector if nothing else is going on: turn
-    /// runtime_options::detect_deadlock off in such programs.
+    /// waits. Never call it on a weft worker (aborts). Tasks may wait for a lock a plain thread
+    /// holds: see runtime_options::detect_deadlock.
     unique_guard<mutex> blocking_lock() noexcept;
 
     /// True while locked (a snapshot, for assertions and tests).

@@ -64,9 +64,8 @@ public:
     /// would exceed max_permits.
     void release(std::uint64_t n = 1) noexcept;
     /// From a plain thread outside the runtime: acquire(n), blocking the thread while it waits.
-    /// Never call it on a weft worker (aborts). Tasks that wait for permits only a plain thread
-    /// will release look deadlocked to the runtime's detector: see
-    /// runtime_options::detect_deadlock.
+    /// Never call it on a weft worker (aborts). Tasks may wait for permits only a plain thread
+    /// will release: see runtime_options::detect_deadlock.
     void blocking_acquire(std::uint64_t n = 1) noexcept;
     /// Permits free right now (a snapshot).
     std::uint64_t available() const noexcept {
