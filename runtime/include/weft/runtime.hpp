@@ -2,6 +2,7 @@
 // structured concurrency, the blocking pool and metrics.
 #pragma once
 
+#include <weft/runtime/deadline.hpp>
 #include <weft/runtime/for_each.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/result.hpp>
@@ -12,6 +13,7 @@
 #include <weft/runtime/spawn_blocking.hpp>
 #include <weft/runtime/spawn_many.hpp>
 #include <weft/runtime/task.hpp>
+#include <weft/runtime/ticker.hpp>
 #include <weft/runtime/timer.hpp>
 #include <weft/runtime/when_all.hpp>
 #include <weft/runtime/when_any.hpp>
