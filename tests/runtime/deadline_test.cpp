@@ -74,8 +74,8 @@ TEST_CASE(
             auto free = co_await weft::with_deadline(deadline::never(), call_taking(1ms, 7));
             REQUIRE(free);
             CHECK(*free == 7);
-            auto slept = co_await weft::sleep_until(
-                deadline::after(1ms)); // sleep-ok: converts to a time point
+            const auto soon = deadline::after(1ms);
+            auto slept = co_await weft::sleep_until(soon); // sleep-ok: a deadline is a time point
             CHECK(slept);
         },
         weft::runtime_options{.workers = weft::testing::test_workers(2)});
