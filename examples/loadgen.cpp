@@ -13,7 +13,8 @@
 // overflow a small listen backlog and stall in SYN retries), run -w seconds of warm-up (answered
 // but not counted), then measure for -d seconds. A request counts when it started inside the
 // measured window; its latency runs from just before its write to the last byte of its echo;
-// rps = counted requests / window. Every echo is checked byte for byte.
+// rps = counted requests / window. Every echo is checked byte for byte. Latencies go into one
+// weft::histogram shared by every connection: percentiles to within 1%, max exact.
 //
 // A connection that fails, receives a wrong echo, or hangs 10 s past the end (its read and write
 // deadlines) stops and is counted in errors=; the first error is printed on stderr.
@@ -58,13 +59,13 @@ struct options {
 
 /// What one connection measured.
 struct conn_stats {
-    std::vector<std::int64_t> latency_ns; // one per counted request
-    std::string error;                    // empty: none
+    std::string error; // empty: none
 };
 
 // One connection's closed loop: until `stop`, send a message, read its echo, check it.
 weft::task<conn_stats> drive(
     weft::io::tcp_stream conn,
+    weft::histogram& latency,
     std::size_t size,
     weft::clock::time_point start,
     weft::clock::time_point stop) {
@@ -98,21 +99,15 @@ weft::task<conn_stats> drive(
             break;
         }
         if (t0 >= start) {
-            st.latency_ns.push_back(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+            latency.record(t1 - t0); // one histogram for every connection: lock-free
         }
     }
     co_return st;
 }
 
-/// The q-quantile of sorted `v` (nearest rank), in microseconds.
-double quantile_us(const std::vector<std::int64_t>& v, double q) {
-    if (v.empty()) {
-        return 0;
-    }
-    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    rank = std::clamp<std::size_t>(rank, 1, v.size());
-    return static_cast<double>(v[rank - 1]) / 1e3;
+/// The p-th percentile of `h` in microseconds (to within 1%, weft::histogram's precision).
+double percentile_us(const weft::histogram& h, double p) {
+    return static_cast<double>(h.percentile(p)) / 1e3;
 }
 
 weft::task<int> run_load(options o) {
@@ -147,25 +142,23 @@ weft::task<int> run_load(options o) {
     const auto start = weft::clock::now() + std::chrono::duration_cast<weft::clock::duration>(
                                                 std::chrono::duration<double>(o.warmup_s));
     const auto stop = start + window;
+    weft::histogram latency;
     std::vector<weft::task<conn_stats>> loops;
     loops.reserve(conns.size());
     for (auto& c : conns) {
-        loops.push_back(drive(std::move(c), o.size, start, stop));
+        loops.push_back(drive(std::move(c), latency, o.size, start, stop));
     }
     std::vector<conn_stats> stats = co_await weft::when_all(std::move(loops));
 
     // 3. Merge and report.
-    std::vector<std::int64_t> all;
     std::size_t errors = 0;
     for (auto& s : stats) {
-        all.insert(all.end(), s.latency_ns.begin(), s.latency_ns.end());
         if (!s.error.empty()) {
             if (errors++ == 0) {
                 std::fprintf(stderr, "loadgen: %s\n", s.error.c_str());
             }
         }
     }
-    std::sort(all.begin(), all.end());
     const double secs = std::chrono::duration<double>(window).count();
     std::printf(
         "loadgen mode=%s addr=%s conns=%zu size=%zu workers=%zu warmup_s=%.3f "
@@ -178,16 +171,16 @@ weft::task<int> run_load(options o) {
         weft::current_workers(),
         o.warmup_s,
         secs,
-        all.size(),
+        static_cast<std::size_t>(latency.count()),
         errors,
-        static_cast<double>(all.size()) / secs,
-        quantile_us(all, 0.50),
-        quantile_us(all, 0.90),
-        quantile_us(all, 0.99),
-        quantile_us(all, 0.999),
-        all.empty() ? 0.0 : static_cast<double>(all.back()) / 1e3);
+        static_cast<double>(latency.count()) / secs,
+        percentile_us(latency, 50),
+        percentile_us(latency, 90),
+        percentile_us(latency, 99),
+        percentile_us(latency, 99.9),
+        static_cast<double>(latency.max()) / 1e3);
     std::fflush(stdout);
-    co_return all.empty() ? 1 : 0;
+    co_return latency.count() == 0 ? 1 : 0;
 }
 
 [[noreturn]] void usage() {

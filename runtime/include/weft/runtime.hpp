@@ -4,6 +4,7 @@
 
 #include <weft/runtime/deadline.hpp>
 #include <weft/runtime/for_each.hpp>
+#include <weft/runtime/histogram.hpp>
 #include <weft/runtime/metrics.hpp>
 #include <weft/runtime/result.hpp>
 #include <weft/runtime/runtime.hpp>
