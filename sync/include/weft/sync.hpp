@@ -16,6 +16,7 @@
 #include <weft/sync/latch.hpp>
 #include <weft/sync/mutex.hpp>
 #include <weft/sync/once.hpp>
+#include <weft/sync/pool.hpp>
 #include <weft/sync/select.hpp>
 #include <weft/sync/semaphore.hpp>
 #include <weft/sync/shared_mutex.hpp>
