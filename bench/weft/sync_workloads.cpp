@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -213,6 +214,71 @@ weft::task<measurement> bench_mutex(params p) {
     co_return measurement{elapsed, tasks * iters, result, {}};
 }
 
+// ---------------------------------------------------------------------------------------------
+// pool_acquire: `tasks` tasks share a weft::sync::pool of `size` resources; each acquires one
+// `rounds` times, holds it across one yield (a query's worth of suspension) and returns it.
+// Measures acquire latency under contention (wait for a slot included): p50/p99 in extra fields,
+// from a weft::histogram. ops = tasks*rounds; result = the acquisitions counted by the resources.
+
+struct pooled_conn {
+    std::int64_t* uses;
+};
+
+weft::task<std::int64_t>
+pool_user(ws::pool<pooled_conn>& pl, weft::histogram& latency, std::int64_t rounds) {
+    for (std::int64_t i = 0; i < rounds; ++i) {
+        const auto t0 = weft::clock::now();
+        auto h = co_await pl.acquire();
+        if (!h) {
+            fail("pool_acquire: acquire failed: " + h.error().message());
+        }
+        latency.record(weft::clock::now() - t0);
+        ++*(*h)->uses; // one holder at a time per resource: no race
+        co_await weft::yield_now();
+    }
+    co_return 0;
+}
+
+weft::task<measurement> bench_pool_acquire(params p) {
+    const std::int64_t tasks = p["tasks"];
+    const std::int64_t size = p["size"];
+    const std::int64_t rounds = p["rounds"];
+    std::vector<std::int64_t> uses(static_cast<std::size_t>(size), 0);
+    std::int64_t next = 0;
+    ws::pool<pooled_conn> pl(
+        static_cast<std::size_t>(size), [&]() -> weft::task<weft::result<pooled_conn>> {
+            co_return pooled_conn{&uses[static_cast<std::size_t>(next++)]};
+        });
+    weft::histogram latency;
+    stopwatch sw;
+    std::vector<weft::join_handle<std::int64_t>> handles;
+    handles.reserve(static_cast<std::size_t>(tasks));
+    for (std::int64_t t = 0; t < tasks; ++t) {
+        handles.push_back(weft::spawn(pool_user(pl, latency, rounds)));
+    }
+    for (auto& h : handles) {
+        co_await h;
+    }
+    const auto elapsed = sw.elapsed();
+    std::int64_t total = 0;
+    for (auto u : uses) {
+        total += u;
+    }
+    check("pool_acquire", total, tasks * rounds);
+    auto us = [](std::int64_t ns) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1e3);
+        return std::string(buf);
+    };
+    co_return measurement{
+        elapsed,
+        tasks * rounds,
+        total,
+        {{"acquire_p50_us", us(latency.percentile(50))},
+         {"acquire_p99_us", us(latency.percentile(99))},
+         {"made", std::to_string(pl.metrics().made)}}};
+}
+
 } // namespace
 
 WEFT_BENCH_WORKLOAD(pingpong, bench_pingpong, {"n", 1000000, 1});
@@ -225,3 +291,5 @@ WEFT_BENCH_WORKLOAD(
     {"items", 10000000, 1});
 WEFT_BENCH_WORKLOAD(mutex, bench_mutex, {"tasks", 1000, 1}, {"iters", 1000, 1});
 WEFT_BENCH_WORKLOAD(select, bench_select, {"n", 1000000, 1});
+WEFT_BENCH_WORKLOAD(
+    pool_acquire, bench_pool_acquire, {"tasks", 10000, 1}, {"size", 100, 1}, {"rounds", 20, 1});
