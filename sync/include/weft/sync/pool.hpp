@@ -9,9 +9,11 @@
 //     if (!rows) c->discard();                   // broken: destroyed, replaced on demand
 //                                                // (else it returns to the pool with c)
 //
-// The factory is a callable returning weft::task<weft::result<T>>; it is called when a task
-// acquires and no idle resource is left while fewer than N exist. An idle resource is reused
-// before a new one is made, the most recently returned first (it is the likeliest to be warm).
+// The factory is a callable returning weft::task<weft::result<T>>, kept in the pool (so a
+// coroutine lambda with captures is safe here: its closure outlives every call). It is called
+// when a task acquires and no idle resource is left while fewer than N exist. An idle resource
+// is reused before a new one is made, the most recently returned first (the likeliest to be
+// warm).
 // Waiters are served first come, first served (a weft::sync::semaphore underneath). A handle
 // returns its resource when destroyed; discard() destroys it instead and frees its slot.
 //
