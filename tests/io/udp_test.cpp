@@ -68,7 +68,7 @@ TEST_CASE("udp datagrams make round trips with their sender's address", "[io][ud
     CHECK(good == rounds);
 }
 
-TEST_CASE("set_broadcast sets SO_BROADCAST; a closed socket gets an error", "[io][udp]") {
+TEST_CASE("set_broadcast sets SO_BROADCAST, and a closed socket gets an error", "[io][udp]") {
     WEFT_IO_TEST_PROLOGUE();
     run([&]() -> weft::task<> {
         auto s = udp_socket::bind("127.0.0.1:0").value();

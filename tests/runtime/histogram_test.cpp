@@ -102,7 +102,7 @@ TEST_CASE("percentiles are within 1% of the exact ones", "[runtime][histogram]")
     CHECK(h.mean() == Approx(mean).epsilon(1e-9));
 }
 
-TEST_CASE("small values are exact; edges clamp and are counted", "[runtime][histogram]") {
+TEST_CASE("small values are exact, and edges clamp and are counted", "[runtime][histogram]") {
     histogram h;
     CHECK(h.count() == 0);
     CHECK(h.percentile(50) == 0);
