@@ -4,6 +4,7 @@
 #include "blocking_pool.hpp"
 
 #include "scheduler.hpp"
+#include "thread_signals.hpp"
 
 #include <thread>
 
@@ -29,6 +30,7 @@ void blocking_pool::submit(blocking_job* job) {
 }
 
 void blocking_pool::thread_main() {
+    block_sigpipe_in_this_thread();
     std::unique_lock lk(mu_);
     for (;;) {
         while (jobs_.empty() && !closed_) {

@@ -119,6 +119,8 @@
 #include <weft/runtime/detail/assert.hpp>
 #include <weft/runtime/detail/promise.hpp>
 
+#include "thread_signals.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -482,6 +484,7 @@ void worker::park() {
 
 void worker::run(std::latch& ready) {
     tls_worker = this;
+    block_sigpipe_in_this_thread();
     frame_cache_enable();
     if (sched_.reactor_factory_ != nullptr) {
         reactor_ = sched_.reactor_factory_(index_);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +20,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 using weft::join_handle;
 using weft::task;
@@ -437,4 +440,30 @@ TEST_CASE("stress: shutdown while tasks start, run and sleep", "[.][stress][runt
                 o.cancelled_mask.load() == 0b11u); // cut short by shutdown, or started during it
         }
     }
+}
+
+TEST_CASE(
+    "a write to a pipe whose reader is gone fails with EPIPE on a worker and a blocking-pool "
+    "thread, and the process lives",
+    "[runtime]") {
+    // SIGPIPE's default action ends the process: before the workers blocked it, this test
+    // killed its executable. The main thread is left as it was (a program's own threads are its
+    // business), so SIGPIPE is not blocked here in the test's thread.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    ::close(fds[0]);
+    auto [on_worker, on_pool] = weft::run(
+        [&]() -> weft::task<std::pair<int, int>> {
+            auto write_errno = [fd = fds[1]] {
+                const char c = 'x';
+                return ::write(fd, &c, 1) < 0 ? errno : 0;
+            };
+            const int w = write_errno();
+            const int b = co_await weft::spawn_blocking(write_errno);
+            co_return std::pair{w, b};
+        },
+        weft::runtime_options{.workers = weft::testing::test_workers(2)});
+    ::close(fds[1]);
+    CHECK(on_worker == EPIPE);
+    CHECK(on_pool == EPIPE);
 }
