@@ -222,7 +222,8 @@ TEST_CASE(
                     while (!waiting.load()) {
                         co_await weft::yield_now();
                     }
-                    (void)co_await weft::sleep_for(std::chrono::milliseconds(30));
+                    constexpr auto pause = std::chrono::milliseconds(30);
+                    (void)co_await weft::sleep_for(pause); // sleep-ok: after the check
                     (void)co_await ch.send(8);
                 });
                 sender.detach(); // it ends once main has received; ~runtime waits for it
