@@ -179,8 +179,8 @@ bool runs_no_user_code(const char* tid) noexcept {
     return (blocked & mark) == mark;
 }
 
-/// The threads of this process that may run user code (entries of /proc/self/task, less
-/// io_uring's workers); 0 when that cannot be read.
+/// The threads of this process that may run user code (entries of /proc/self/task, less those
+/// runs_no_user_code() leaves out); 0 when that cannot be read.
 std::size_t process_threads() noexcept {
     DIR* d = ::opendir("/proc/self/task");
     if (d == nullptr) {
