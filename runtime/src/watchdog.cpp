@@ -8,8 +8,8 @@
 //   long poll  one resume of a task that has held its worker for at least one sysmon interval.
 //
 // Invariants
-//   1. A deadlock is declared only from counts read while nothing moved: quiescent() before and
-//      after reading them.
+//   1. A deadlock is declared only from counts read while nothing moved: quiescent() before
+//      them, and quiescent() with the same sleep epoch after both them and the thread list.
 //   2. A deadlock is reported once per runtime (deadlock_reported_), and only when a block_on
 //      waiter exists to be released.
 //   3. The waiters are read and released under block_mu_, and a waiter whose task has finished
@@ -25,11 +25,14 @@
 // Current approach: deadlock detection, in steps
 //   1. The last worker to park, with no timer anywhere, runs check_deadlock(); a block_on that
 //      registers after the workers went to sleep runs the check itself.
-//   2. quiescent(), then the per-kind counts of blocked tasks against the live task count.
-//   3. quiescent() again (a worker woken in between would have changed the counts).
-//   4. If every live task is blocked, no block_on's task has finished and no thread outside the
-//      runtime exists, the block_on waiters are released with errc::deadlock (all under
-//      block_mu_).
+//   2. The sleep epoch, quiescent(), then the per-kind counts of blocked tasks against the live
+//      task count.
+//   3. Under block_mu_: no block_on's task has finished, and no thread outside the runtime
+//      exists (read from /proc, see Plain threads).
+//   4. quiescent() again and the same epoch: nothing woke since step 2. Only this last, after the
+//      thread list was read: a plain thread that wakes a task and exits between a confirmation
+//      and the read would otherwise leave a stale "all blocked" and no thread to blame.
+//   5. The block_on waiters are released with errc::deadlock (still under block_mu_).
 //
 // Plain threads
 //   A task may wait for a plain thread (blocking_send on a channel, event::set, a mutex the thread
@@ -214,6 +217,7 @@ void scheduler::check_deadlock() noexcept {
     if (!opts_.detect_deadlock || stopping()) {
         return;
     }
+    const std::uint64_t epoch = sleep_epoch_.load(std::memory_order_seq_cst);
     if (!quiescent()) {
         return;
     }
@@ -228,11 +232,6 @@ void scheduler::check_deadlock() noexcept {
     }
     std::uint64_t live = live_tasks();
     if (live == 0 || total_blocked < static_cast<std::int64_t>(live)) {
-        return;
-    }
-    // Confirm: the counts above were read while nobody moved (a worker woken by a cancellation
-    // between two of our reads would otherwise be missed).
-    if (!quiescent()) {
         return;
     }
     // Under block_mu_ to the end: a waiter on the list is alive (block_until_done removes it
@@ -254,6 +253,13 @@ void scheduler::check_deadlock() noexcept {
         // release the mutex these tasks wait for: a correct program is never stopped. Sysmon
         // looks again while this lasts.
         deadlock_deferred_.store(true, std::memory_order_relaxed);
+        return;
+    }
+    // Confirm, after the thread list was read: nothing moved since the first look (same epoch,
+    // still quiescent). A worker woken by a cancellation between two of our reads is caught here,
+    // and so is a plain thread that woke a task and ended before the list was read: its wake left
+    // the task queued or a worker awake. Confirming before reading the list missed that thread.
+    if (!quiescent() || sleep_epoch_.load(std::memory_order_seq_cst) != epoch) {
         return;
     }
     if (deadlock_reported_.exchange(true)) {

@@ -270,3 +270,52 @@ TEST_CASE(
     CHECK(out.exited);
     CHECK(out.status == 3);
 }
+
+TEST_CASE(
+    "a plain thread that wakes a task and ends while the detector looks is not a deadlock",
+    "[runtime][deadlock]") {
+    // The thread hands the blocked task its value and exits at once, at a different moment of the
+    // detector's check each round. A check that confirmed "nothing moved" before it read the
+    // process's threads would find every task blocked (its snapshot) and no plain thread (gone by
+    // then): a false deadlock. A plain thread's signal handler taking SIGTERM is exactly this.
+    auto out = weft::testing::run_in_child([] {
+        ::alarm(120);
+        weft::runtime_options opts;
+        opts.workers = weft::testing::test_workers(2);
+        for (int round = 0; round < 400; ++round) {
+            weft::sync::channel<int> ch(1);
+            std::atomic<bool> waiting{false};
+            std::thread t([&, round] {
+                while (!waiting.load()) {
+                    std::this_thread::yield();
+                }
+                // Spin 0 to ~100 us: sweeps the send across the detector's check.
+                const auto until =
+                    std::chrono::steady_clock::now() + std::chrono::microseconds((round * 7) % 100);
+                while (std::chrono::steady_clock::now() < until) {
+                }
+                (void)ch.blocking_send(round);
+            });
+            try {
+                const int v = weft::run(
+                    [&]() -> weft::task<int> {
+                        waiting.store(true);
+                        auto r = co_await ch.recv();
+                        co_return r ? *r : -1;
+                    },
+                    opts);
+                t.join();
+                if (v != round) {
+                    std::_Exit(4);
+                }
+            } catch (const std::system_error&) {
+                std::fprintf(stderr, "round %d: reported as a deadlock\n", round);
+                std::_Exit(5);
+            }
+        }
+        std::_Exit(3);
+    });
+    INFO(out.err.substr(0, 2000));
+    CHECK(out.exited);
+    CHECK(out.status == 3);
+}
