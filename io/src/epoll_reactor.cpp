@@ -42,6 +42,11 @@
 //   for the directions that are ready, take their waiters, unlock, then for each waiter attempt
 //   again: done -> complete (the task goes onto this worker's deque); EAGAIN -> lock, re-check the
 //   reason and seq, re-queue at the front.
+//   poll ops (async_fd's readiness waits): the attempt is poll(2) with a zero timeout, so a wait
+//   is level-triggered like io_uring's POLL_ADD. A wait for either direction sits on the read
+//   side and sets st->poll_both before its first attempt; from then on a write edge also bumps
+//   the read side's seq and drives its waiters (spurious attempts just queue again).
+//   Descriptors that are not sockets (fd_kind::pipe) are read and written with read(2)/write(2).
 //   park word (park_word.hpp) and eventfd: as in the io_uring reactor (uring_reactor.cpp). The
 //   eventfd is in the epoll set edge-triggered: every write(2) is a new edge, so it is never read.
 //   Shutdown: when the runtime stops, every waiter on a descriptor homed here is completed with
@@ -68,6 +73,7 @@
 #include <mutex>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -95,11 +101,26 @@ bool attempt(op& o) noexcept {
         ssize_t r = 0;
         switch (o.code) {
         case op_code::recv:
-            r = ::recv(fd, b, left, o.flags | MSG_DONTWAIT);
+            r = o.st->kind == fd_kind::pipe ? ::read(fd, b, left)
+                                            : ::recv(fd, b, left, o.flags | MSG_DONTWAIT);
             break;
         case op_code::send:
-            r = ::send(fd, b, left, o.flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+            r = o.st->kind == fd_kind::pipe
+                    ? ::write(fd, b, left)
+                    : ::send(fd, b, left, o.flags | MSG_DONTWAIT | MSG_NOSIGNAL);
             break;
+        case op_code::poll: {
+            pollfd p{fd, static_cast<short>(o.flags), 0};
+            r = ::poll(&p, 1, 0);
+            if (r == 0) {
+                return false; // not ready: wait for an edge
+            }
+            if (r > 0) {
+                o.res = static_cast<unsigned short>(p.revents);
+                return true;
+            }
+            break;
+        }
         case op_code::recvmsg:
             r = ::recvmsg(fd, o.msg, o.flags | MSG_DONTWAIT);
             break;
@@ -327,6 +348,14 @@ bool epoll_reactor::start(op& o) noexcept {
         return false;
     }
     const auto side = static_cast<unsigned>(o.side);
+    if (o.code == op_code::poll && o.side == op_side::read && (o.flags & POLLOUT) != 0) {
+        // Waits for either direction on the read side: from now on a write edge bumps the read
+        // side's seq too (wait()), so the check before queueing below cannot miss one. Set
+        // before the first attempt, which sees any readiness from before.
+        st->lock.lock();
+        st->poll_both = true;
+        st->lock.unlock();
+    }
     bool armed = false;
     for (;;) {
         // acquire: pairs with the home's release increment; a later edge changes the value.
@@ -462,12 +491,14 @@ std::size_t epoll_reactor::wait(int timeout_kind, std::int64_t deadline_ns) noex
             st->lock.unlock();
             continue; // stale: the descriptor was closed and its state reused
         }
-        if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0) {
+        constexpr std::uint32_t write_edge = EPOLLOUT | EPOLLHUP | EPOLLERR;
+        if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0 ||
+            ((ev & write_edge) != 0 && st->poll_both)) {
             // release: pairs with start()'s acquire load of seq.
             seen[0] = st->seq[0].fetch_add(1, std::memory_order_release) + 1;
             lists[0] = wq_take_all(st, op_side::read);
         }
-        if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+        if ((ev & write_edge) != 0) {
             seen[1] = st->seq[1].fetch_add(1, std::memory_order_release) + 1;
             lists[1] = wq_take_all(st, op_side::write);
         }

@@ -24,6 +24,12 @@
 //      bad_file_descriptor; forget the epoll registration; drop the hold. The number is closed
 //      now if nothing is in flight, else by the last op_finish.
 //
+// Giving a descriptor up (fd_detach, fd_handle::release())
+//   A close that never closes the number (st->borrowed), refused with EBUSY while any op is in
+//   flight or queued: such an op would go on naming a number that is now the caller's to close
+//   and reuse. A borrowed descriptor (async_fd::borrow) closes the same way. Neither stops a
+//   listener with shutdown(2): the socket is somebody else's.
+//
 // References
 //   Go internal/poll/fd_mutex.go (close waits for the last user).
 
@@ -34,6 +40,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <thread>
 #include <vector>
 
 #include <sys/socket.h>
@@ -68,7 +75,7 @@ void fd_close(fd_state* st) noexcept {
         }
     }
     std::vector<int> ready;
-    if (st->kind == fd_kind::listener && st->fd >= 0) {
+    if (st->kind == fd_kind::listener && st->fd >= 0 && !st->borrowed) {
         // Stop listening now (the port is free again when close() returns, and a pending accept
         // ends with EINVAL); the number itself is closed once the multishot accept is over.
         ::shutdown(st->fd, SHUT_RDWR);
@@ -101,6 +108,43 @@ void fd_close(fd_state* st) noexcept {
         home->forget(st);
     }
     fd_unuse(st); // closes the descriptor now if no op is in flight, else the last op does
+}
+
+void fd_set_borrowed(fd_state* st) noexcept {
+    st->lock.lock();
+    st->borrowed = true;
+    st->lock.unlock();
+}
+
+int fd_detach(fd_state* st) noexcept {
+    // Giving the number up is a close that never closes it, refused while anything uses it: an op
+    // in flight would go on naming a number that is now the caller's to close and reuse.
+    st->lock.lock();
+    if (st->closed) {
+        st->lock.unlock();
+        return -EBADF;
+    }
+    if (st->inflight != 0 || st->wq_head[0] != nullptr || st->wq_head[1] != nullptr ||
+        (st->lx && st->lx->armed)) {
+        st->lock.unlock();
+        return -EBUSY;
+    }
+    st->borrowed = true;
+    const int fd = st->fd;
+    st->lock.unlock();
+    fd_close(st); // nothing to cancel; forgets the epoll registration while the number is ours
+    // A quick user (a page-cache read, fd_quick_use.cpp) may still be inside its system call:
+    // its hold is the only use left. Wait for it (microseconds) before the caller gets the number.
+    for (;;) {
+        st->lock.lock();
+        const bool idle = st->inflight == 0;
+        st->lock.unlock();
+        if (idle) {
+            break;
+        }
+        std::this_thread::yield();
+    }
+    return fd;
 }
 
 } // namespace weft::io::detail

@@ -33,6 +33,14 @@
 
 namespace weft::io::detail {
 
+std::int64_t to_ns(clock::time_point t) noexcept {
+    if (t == clock::time_point{}) {
+        return -1;
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+    return ns < 0 ? 0 : ns;
+}
+
 void fd_set_deadline(fd_state* st, op_side side, std::int64_t deadline_ns) noexcept {
     auto s = static_cast<unsigned>(side);
     st->deadline[s].store(deadline_ns < 0 ? -1 : deadline_ns, std::memory_order_release);

@@ -81,7 +81,7 @@ fd_drop fd_unuse_locked(fd_state* st) noexcept {
     WEFT_ASSERT(st->inflight > 0, "weft::io: descriptor use count underflow");
     if (--st->inflight == 0) {
         if (st->closed && st->fd >= 0) {
-            d.close_fd = st->fd;
+            d.close_fd = st->borrowed ? -1 : st->fd;
             st->fd = -1;
         }
         d.free = st->released;
@@ -133,6 +133,8 @@ fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept {
     st->closed = false;
     st->released = false;
     st->retry_exhaustion = true;
+    st->borrowed = false;
+    st->poll_both = false;
     st->inflight = 0;
     st->ops[0] = st->ops[1] = nullptr;
     st->wq_head[0] = st->wq_head[1] = st->wq_tail[0] = st->wq_tail[1] = nullptr;

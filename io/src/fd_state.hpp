@@ -5,6 +5,8 @@
 // fd_close.cpp, deadlines in fd_deadline.cpp.
 #pragma once
 
+#include <weft/runtime/timer.hpp>
+
 #include <weft/io/detail/fd_handle.hpp>
 #include <weft/io/detail/op.hpp>
 #include <weft/runtime/detail/spin_lock.hpp>
@@ -38,6 +40,9 @@ struct fd_state {
     bool closed = false;             // close() was called (lock)
     bool released = false;           // the handle is gone (lock)
     bool retry_exhaustion = true;    // listeners: listen_options::retry_on_resource_exhaustion
+    bool borrowed = false;           // never close the number: released or borrowed (lock)
+    bool poll_both = false;          // epoll: a poll op waits for either direction on the read
+                                     // side, so a write edge drives that side too (lock)
     std::uint32_t inflight = 0;      // ops between op_start and op_finish, plus internal ops (lock)
     op* ops[2] = {nullptr, nullptr}; // in-flight ops per side, via op::next/prev (lock)
     op* wq_head[2] = {nullptr, nullptr}; // waiting ops per side, FIFO via op::rnext/rprev (lock)
@@ -63,6 +68,8 @@ struct fd_drop {
 fd_drop fd_unuse_locked(fd_state* st) noexcept;
 /// After unlocking: performs a drop.
 void fd_apply(fd_state* st, fd_drop d) noexcept;
+/// A deadline setter's time point as the absolute ns of fd_set_deadline (-1 for "none").
+std::int64_t to_ns(clock::time_point t) noexcept;
 /// fd_adopt without the fcntl calls (the caller made fd non-blocking and close-on-exec).
 fd_state* fd_adopt_raw(int fd, fd_kind kind) noexcept;
 /// Takes a use of the descriptor for a blocking-pool call: -EBADF when closed, else the fd.

@@ -77,14 +77,6 @@ result<address> sock_name(fd_state* st, bool peer) noexcept {
     });
 }
 
-std::int64_t to_ns(clock::time_point t) noexcept {
-    if (t == clock::time_point{}) {
-        return -1;
-    }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-    return ns < 0 ? 0 : ns;
-}
-
 /// The accept op, yielding the raw descriptor (accepted non-blocking and close-on-exec).
 class accept_fd_awaiter : public op_awaiter_base {
 public:

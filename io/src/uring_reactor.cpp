@@ -430,12 +430,24 @@ void uring_reactor::prep(op& o) noexcept {
     const int fd = o.st != nullptr ? o.st->fd : -1; // stable: o holds a use (inflight > 0)
     char* b = static_cast<char*>(o.buf) + o.done;
     const auto left = static_cast<unsigned>(std::min<std::size_t>(o.len - o.done, 0x7ffff000));
+    const bool pipe = o.st != nullptr && o.st->kind == fd_kind::pipe;
     switch (o.code) {
     case op_code::recv:
-        io_uring_prep_recv(s, fd, b, left, o.flags | (o.all ? MSG_WAITALL : 0));
+        if (pipe) {
+            io_uring_prep_read(s, fd, b, left, static_cast<std::uint64_t>(-1)); // no offset
+        } else {
+            io_uring_prep_recv(s, fd, b, left, o.flags | (o.all ? MSG_WAITALL : 0));
+        }
         break;
     case op_code::send:
-        io_uring_prep_send(s, fd, b, left, o.flags | MSG_NOSIGNAL | (o.all ? MSG_WAITALL : 0));
+        if (pipe) {
+            io_uring_prep_write(s, fd, b, left, static_cast<std::uint64_t>(-1));
+        } else {
+            io_uring_prep_send(s, fd, b, left, o.flags | MSG_NOSIGNAL | (o.all ? MSG_WAITALL : 0));
+        }
+        break;
+    case op_code::poll:
+        io_uring_prep_poll_add(s, fd, static_cast<unsigned>(o.flags));
         break;
     case op_code::connect:
         io_uring_prep_connect(s, fd, o.addr, o.addr_len);

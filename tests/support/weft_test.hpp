@@ -13,6 +13,11 @@
 // Catch2 v2 is not thread-safe: assert (REQUIRE/CHECK) only on the test's main thread, or in the
 // one task that block_on is waiting for while no other task asserts. Tasks running concurrently
 // record what they saw (atomics, vectors guarded by a join) and the test asserts afterwards.
+//
+// Never put a co_await with an effect inside REQUIRE/CHECK: g++ 12 also runs the co_await in the
+// macro's never-evaluated `while (false && !!(expr))` tail, so `REQUIRE(co_await w.write_all(x))`
+// writes x twice (clang does not). Await into a variable, then assert on it. (Idempotent waits
+// such as yield_until are harmless there.)
 #pragma once
 
 #include <weft/runtime.hpp>

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <weft/io/address.hpp>
+#include <weft/io/async_fd.hpp>
 #include <weft/io/backend.hpp>
 #include <weft/io/error.hpp>
 #include <weft/io/file.hpp>

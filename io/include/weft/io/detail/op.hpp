@@ -47,6 +47,7 @@ enum class op_code : std::uint8_t {
     fsync,     ///< fsync(fd)
     fdatasync, ///< fdatasync(fd)
     openat,    ///< openat(AT_FDCWD, path, flags | O_CLOEXEC, mode); res is the new descriptor
+    poll,      ///< wait until poll(2) reports any of the events in `flags`; res is revents
 };
 
 /// The side of a descriptor an op uses. Deadlines are per side; close() cancels both.
