@@ -8,18 +8,26 @@
 // Each connection gets its own task with a 4 KiB buffer: read what has arrived, write it back,
 // until the client closes. A task costs a few hundred bytes plus its buffer, so tens of thousands
 // of connections are fine. Workers: one per core (WEFT_WORKERS overrides); the io backend is
-// io_uring where the kernel allows it, else epoll (WEFT_IO_BACKEND=epoll forces it).
+// io_uring where the kernel allows it, else epoll (WEFT_IO_BACKEND=epoll forces it). SIGINT or
+// SIGTERM shuts it down gracefully (graceful.hpp): no new connections, 2 s for the open ones to
+// end, then the rest are cancelled, and it exits 0.
 
 #include <weft/io.hpp>
 #include <weft/runtime.hpp>
 
+#include "graceful.hpp"
+
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -40,13 +48,16 @@ weft::task<> serve(weft::io::tcp_stream conn) {
 }
 
 weft::task<int> listen_and_serve(std::uint16_t port) {
+    // Listen for SIGINT/SIGTERM before announcing the port: a script that reads the line and
+    // signals at once must find the handler in place.
+    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
     auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
-    if (!listener) {
+    if (!sigs || !listener) {
         std::fprintf(
             stderr,
             "echo_server: cannot listen on 127.0.0.1:%u: %s\n",
             port,
-            listener.error().message().c_str());
+            (sigs ? listener.error() : sigs.error()).message().c_str());
         co_return 1;
     }
     const auto bound = listener->local_address();
@@ -56,15 +67,8 @@ weft::task<int> listen_and_serve(std::uint16_t port) {
         weft::io::to_string(weft::io::current_backend()));
     std::fflush(stdout); // a script may be waiting for this line to learn the port
 
-    for (;;) {
-        auto conn = co_await listener->accept(); // result<tcp_stream>
-        if (!conn) {
-            // Running out of descriptors is retried inside accept(); anything else ends the loop.
-            std::fprintf(stderr, "echo_server: accept: %s\n", conn.error().message().c_str());
-            co_return 1;
-        }
-        weft::go(serve(std::move(*conn)), "echo connection"); // detached: runs until EOF
-    }
+    // Until SIGINT or SIGTERM; then stop accepting, give the connections 2 s, cancel the rest.
+    co_return co_await examples::serve_until_signal("echo_server", *listener, *sigs, serve, 2s);
 }
 
 std::optional<std::uint16_t> parse_port(const char* s) {

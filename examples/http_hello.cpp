@@ -22,17 +22,20 @@
 //
 // Kept simple on purpose: no chunked request bodies (Transfer-Encoding gets 400), every method and
 // path gets the same answer, and there is no idle timeout (see set_read_deadline in
-// <weft/io/tcp_stream.hpp> to add one).
+// <weft/io/tcp_stream.hpp> to add one). SIGINT or SIGTERM shuts it down gracefully, as
+// echo_server does (graceful.hpp).
 
 #include <weft/io.hpp>
 #include <weft/runtime.hpp>
 
+#include "graceful.hpp"
 #include "http_request.hpp"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -148,13 +151,15 @@ weft::task<> serve(weft::io::tcp_stream conn) {
 }
 
 weft::task<int> listen_and_serve(std::uint16_t port) {
+    // Listen for SIGINT/SIGTERM before announcing the port (see echo_server.cpp).
+    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
     auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
-    if (!listener) {
+    if (!sigs || !listener) {
         std::fprintf(
             stderr,
             "http_hello: cannot listen on 127.0.0.1:%u: %s\n",
             port,
-            listener.error().message().c_str());
+            (sigs ? listener.error() : sigs.error()).message().c_str());
         co_return 1;
     }
     const auto bound = listener->local_address();
@@ -164,15 +169,7 @@ weft::task<int> listen_and_serve(std::uint16_t port) {
         weft::io::to_string(weft::io::current_backend()));
     std::fflush(stdout); // a script may be waiting for this line to learn the port
 
-    for (;;) {
-        auto conn = co_await listener->accept();
-        if (!conn) {
-            // Running out of descriptors is retried inside accept(); anything else ends the loop.
-            std::fprintf(stderr, "http_hello: accept: %s\n", conn.error().message().c_str());
-            co_return 1;
-        }
-        weft::go(serve(std::move(*conn)), "http connection");
-    }
+    co_return co_await examples::serve_until_signal("http_hello", *listener, *sigs, serve, 2s);
 }
 
 std::optional<std::uint16_t> parse_port(const char* s) {

@@ -3,6 +3,7 @@
 
     examples_test.py http  HTTP_HELLO
     examples_test.py echo  ECHO_SERVER LOADGEN
+    examples_test.py shutdown SERVER
 
 Each starts the server on an ephemeral loopback port (port 0; the server prints the port on its
 first line), talks to it over real sockets, and exits non-zero on the first failed check, naming it.
@@ -15,6 +16,9 @@ an oversized header block and an oversized body -> 400 and the connection closes
 connections; afterwards the server must still answer, and must not have exited.
 echo: loadgen against echo_server for 1 s; it must exit 0 and print requests/s and
 p50/p90/p99/p999 with errors=0.
+shutdown: SIGTERM with a client connected: the server stops accepting at once (a new connection
+is refused), closes the idle connection after its grace period and exits 0; with a client that
+hangs up during the grace period it exits 0 saying every connection finished.
 """
 
 import os
@@ -249,12 +253,76 @@ def test_echo(server, loadgen):
         proc.communicate()
 
 
+def served_once(sock, server):
+    """One exchange on sock, so the server has surely accepted it and is serving it."""
+    if "http" in os.path.basename(server):
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while b"Hello, World!" not in got:
+            more = sock.recv(4096)
+            check(more, "connection closed before the first response")
+            got += more
+    else:
+        sock.sendall(b"ping")
+        got = b""
+        while len(got) < 4:
+            more = sock.recv(4 - len(got))
+            check(more, "connection closed before the echo")
+            got += more
+        check(got == b"ping", f"echoed {got!r}")
+
+
+def test_shutdown(server):
+    import signal
+    # An idle client outlasts the grace period: refused new connections, cancelled, exit 0.
+    proc, port = start_server([server])
+    try:
+        idle = connect(port)
+        served_once(idle, server)
+        proc.send_signal(signal.SIGTERM)
+        line = proc.stderr.readline()
+        check("shutting down" in line, f"no shutdown notice on SIGTERM: {line!r}")
+        refused = False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+        except ConnectionRefusedError:
+            refused = True
+        check(refused, "a new connection was accepted after SIGTERM")
+        rc = proc.wait(timeout=30)
+        check(rc == 0, f"exit status {rc} after SIGTERM, want 0")
+        idle.settimeout(TIMEOUT)
+        check(idle.recv(16) == b"", "the idle connection was not closed by the shutdown")
+        rest = proc.stderr.read()
+        check("cancelled" in rest, f"no word of the cancelled connection: {rest!r}")
+    finally:
+        proc.kill()
+        proc.communicate()
+    # A client that hangs up within the grace period: every connection finished, exit 0.
+    proc, port = start_server([server])
+    try:
+        c = connect(port)
+        served_once(c, server)
+        proc.send_signal(signal.SIGTERM)
+        line = proc.stderr.readline()
+        check("shutting down" in line, f"no shutdown notice on SIGTERM: {line!r}")
+        c.close()
+        rc = proc.wait(timeout=30)
+        check(rc == 0, f"exit status {rc} after SIGTERM, want 0")
+        rest = proc.stderr.read()
+        check("every connection finished" in rest, f"connections not drained: {rest!r}")
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
 def main():
     try:
         if len(sys.argv) == 3 and sys.argv[1] == "http":
             test_http(sys.argv[2])
         elif len(sys.argv) == 4 and sys.argv[1] == "echo":
             test_echo(sys.argv[2], sys.argv[3])
+        elif len(sys.argv) == 3 and sys.argv[1] == "shutdown":
+            test_shutdown(sys.argv[2])
         else:
             print(__doc__, file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@
 #include <weft/io/file.hpp>
 #include <weft/io/listen_options.hpp>
 #include <weft/io/resolve.hpp>
+#include <weft/io/signal.hpp>
 #include <weft/io/stream_socket.hpp>
 #include <weft/io/tcp_listener.hpp>
 #include <weft/io/tcp_stream.hpp>

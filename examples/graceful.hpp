@@ -1,0 +1,76 @@
+// graceful.hpp: the graceful shutdown every example server uses, written once.
+//
+//     auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});   // before announcing the port
+//     ...bind, announce...
+//     co_return co_await examples::serve_until_signal("echo_server", *listener, *sigs, serve, 5s);
+//
+// The pattern (Go's http.Server.Shutdown, with the listener as the only shared state):
+//   1. accept connections, each served by serve(conn) as a child of one weft::scope;
+//   2. on SIGINT or SIGTERM, stop accepting: close the listener (new connections are refused);
+//   3. give the connections in flight `grace` to finish (weft::io::drain);
+//   4. cancel the ones still running (their pending reads end with an error, their tasks return
+//      and their sockets close), wait for them, and return 0.
+// Every descriptor is closed by its owner on the way out: no connection outlives the scope.
+#pragma once
+
+#include <weft/io.hpp>
+#include <weft/runtime.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+
+namespace examples {
+
+/// Accepts until the listener is closed; each connection becomes a child of `conns`. If accepting
+/// fails for another reason, closes `sigs`, which wakes the shutdown below with an error.
+template <class Serve>
+weft::task<> accept_into(
+    const char* name,
+    weft::io::tcp_listener& l,
+    weft::scope& conns,
+    Serve serve,
+    weft::io::signal_set& sigs) {
+    for (;;) {
+        auto conn = co_await l.accept(); // running out of descriptors is retried inside accept()
+        if (!conn) {
+            if (conn.error() != std::errc::bad_file_descriptor) { // not our own close()
+                std::fprintf(stderr, "%s: accept: %s\n", name, conn.error().message().c_str());
+                sigs.close();
+            }
+            co_return;
+        }
+        conns.spawn(serve, std::move(*conn));
+    }
+}
+
+/// Serves `l` until a signal of `sigs` arrives, then shuts down gracefully (see the file comment).
+/// Returns the process's exit status: 0 after a signal, 1 if accepting failed.
+template <class Serve>
+weft::task<int> serve_until_signal(
+    const char* name,
+    weft::io::tcp_listener& l,
+    weft::io::signal_set& sigs,
+    Serve serve,
+    std::chrono::nanoseconds grace) {
+    weft::scope conns;
+    auto accepting =
+        weft::spawn(accept_into<Serve>, name, std::ref(l), std::ref(conns), serve, std::ref(sigs));
+    const auto sig = co_await sigs.next();
+    if (sig) {
+        std::fprintf(stderr, "%s: %s, shutting down\n", name, ::strsignal(*sig));
+    }
+    l.close(); // stop accepting: new connections are refused, the accept loop ends
+    co_await accepting;
+    const bool clean = co_await weft::io::drain(conns, grace);
+    std::fprintf(
+        stderr,
+        "%s: %s\n",
+        name,
+        clean ? "every connection finished"
+              : "cancelled the connections left after the grace period");
+    co_return sig ? 0 : 1;
+}
+
+} // namespace examples
