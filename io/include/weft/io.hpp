@@ -15,6 +15,7 @@
 #include <weft/io/error.hpp>
 #include <weft/io/file.hpp>
 #include <weft/io/listen_options.hpp>
+#include <weft/io/process.hpp>
 #include <weft/io/resolve.hpp>
 #include <weft/io/signal.hpp>
 #include <weft/io/stream_socket.hpp>
