@@ -5,10 +5,12 @@
 // into read(2)/write(2) for a descriptor that is not a socket (fd_kind::pipe).
 
 #include <weft/io/async_fd.hpp>
+#include <weft/io/stdio.hpp>
 
 #include "fd_state.hpp"
 
 #include <cerrno>
+#include <string>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -47,14 +49,15 @@ int events_of(interest i) noexcept {
 }
 
 /// Wraps fd as a socket (recv/send) or as anything else (read/write), non-blocking.
-fd_state* wrap(int fd, bool own) noexcept {
+/// `keep_flags`: leave O_NONBLOCK alone (a socket read with MSG_DONTWAIT, a regular file).
+fd_state* wrap(int fd, bool own, bool keep_flags = false) noexcept {
     struct stat sb {};
     if (fd < 0 || ::fstat(fd, &sb) < 0) {
         return nullptr;
     }
     const fd_kind kind = S_ISSOCK(sb.st_mode) ? fd_kind::stream : fd_kind::pipe;
     int fl = ::fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK) == 0) {
+    if (!keep_flags && fl >= 0 && (fl & O_NONBLOCK) == 0) {
         ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     }
     if (own) {
@@ -124,6 +127,42 @@ void async_fd::set_write_deadline(clock::time_point t) noexcept {
     if (st_ != nullptr) {
         detail::fd_set_deadline(st_, detail::op_side::write, detail::to_ns(t));
     }
+}
+
+result<async_fd> reopen(int fd, bool write) noexcept {
+    struct stat sb {};
+    if (fd < 0 || ::fstat(fd, &sb) < 0) {
+        return std::errc::bad_file_descriptor;
+    }
+    auto made = [](detail::fd_state* st) -> result<async_fd> {
+        if (st == nullptr) {
+            return std::error_code(errno != 0 ? errno : ENOMEM, std::generic_category());
+        }
+        return async_fd(st);
+    };
+    errno = 0;
+    if (S_ISSOCK(sb.st_mode)) {
+        return made(detail::wrap(fd, false, true)); // recv/send with MSG_DONTWAIT: flags untouched
+    }
+    if (S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode)) {
+        // Shares the offset (reads go on where the shell left it); never "not ready".
+        const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (d < 0) {
+            return std::error_code(errno, std::generic_category());
+        }
+        return made(detail::wrap(d, true, true));
+    }
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const int fresh = ::open(path.c_str(), (write ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+    if (fresh >= 0) {
+        return made(detail::wrap(fresh, true));
+    }
+    // Refused (a FIFO with no reader yet, no /proc): a duplicate, non-blocking for all sharers.
+    const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0) {
+        return std::error_code(errno, std::generic_category());
+    }
+    return made(detail::wrap(d, true));
 }
 
 result<pipe_ends> pipe() noexcept {

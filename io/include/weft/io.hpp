@@ -18,6 +18,7 @@
 #include <weft/io/process.hpp>
 #include <weft/io/resolve.hpp>
 #include <weft/io/signal.hpp>
+#include <weft/io/stdio.hpp>
 #include <weft/io/stream_socket.hpp>
 #include <weft/io/tcp_listener.hpp>
 #include <weft/io/tcp_stream.hpp>

@@ -153,6 +153,7 @@ public:
 private:
     explicit async_fd(detail::fd_state* s) noexcept
         : fd_handle(s) {}
+    friend result<async_fd> reopen(int fd, bool write) noexcept; // stdio.hpp
 };
 
 /// The two ends of a pipe.
