@@ -35,6 +35,9 @@ weft::task<> accept_into(
     for (;;) {
         auto conn = co_await l.accept(); // running out of descriptors is retried inside accept()
         if (!conn) {
+            if (conn.error() == std::errc::connection_aborted) {
+                continue; // the client gave up before we accepted it
+            }
             if (conn.error() != std::errc::bad_file_descriptor) { // not our own close()
                 std::fprintf(stderr, "%s: accept: %s\n", name, conn.error().message().c_str());
                 sigs.close();

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what weft needs on a fresh Debian 12 machine, and nothing that is already there.
 #   scripts/install-deps.sh          build + tests (compilers, clang-format, cmake, ninja, doxygen, liburing, concurrentqueue, catch2)
-#   scripts/install-deps.sh bench    also matplotlib (the benchmark picture), Go, Tokio and async-channel sources, wrk
+#   scripts/install-deps.sh bench    also matplotlib (the benchmark picture), Go, Tokio and async-channel sources, wrk,
+#                                    redis-tools and redis-server (redis-benchmark and redis-cli against examples/kv_server)
 # Runs apt-get as root (or through sudo when not root).
 set -euo pipefail
 
 want=(g++ clang clang-format cmake ninja-build make pkg-config doxygen liburing-dev libconcurrentqueue-dev catch2 libbenchmark-dev)
 if [[ "${1:-}" == "bench" ]]; then
-  want+=(python3 python3-matplotlib golang-go librust-tokio-dev librust-async-channel-dev librust-hyper-dev wrk)
+  want+=(python3 python3-matplotlib golang-go librust-tokio-dev librust-async-channel-dev librust-hyper-dev wrk redis-tools redis-server)
   # Rust: the image may carry a rustup toolchain in ~/.cargo/bin; otherwise Debian's cargo.
   if ! command -v cargo >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/cargo" ]]; then
     want+=(cargo)

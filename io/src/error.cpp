@@ -22,6 +22,10 @@ public:
             return "temporary failure in name resolution";
         case errc::resolve_failed:
             return "name resolution failed";
+        case errc::message_too_long:
+            return "message exceeds the buffer's size limit";
+        case errc::end_of_stream:
+            return "end of stream";
         }
         return "unknown weft.io error";
     }

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Black-box tests of the io examples (examples/http_hello, echo_server, loadgen).
+"""Black-box tests of the io examples (examples/http_hello, echo_server, loadgen, kv_server).
 
     examples_test.py http  HTTP_HELLO
     examples_test.py echo  ECHO_SERVER LOADGEN
     examples_test.py shutdown SERVER
+    examples_test.py kv    KV_SERVER
 
 Each starts the server on an ephemeral loopback port (port 0; the server prints the port on its
 first line), talks to it over real sockets, and exits non-zero on the first failed check, naming it.
@@ -19,14 +20,23 @@ p50/p90/p99/p999 with errors=0.
 shutdown: SIGTERM with a client connected: the server stops accepting at once (a new connection
 is refused), closes the idle connection after its grace period and exits 0; with a client that
 hangs up during the grace period it exits 0 saying every connection finished.
+kv: RESP over a socket: every command with its replies and errors (unknown command, wrong
+arity, non-integer INCR), SET with PX expiry, inline commands, 100 pipelined commands in one send
+and a command cut at every byte; malformed input, an oversized bulk length and an endless line ->
+-ERR Protocol error and the connection closes; announced-but-unsent bulk strings must not grow the
+server's memory; 100 random-byte connections; QUIT. Then, if redis-cli and redis-benchmark are
+on PATH (Debian: redis-tools), both against the server; without them those checks are left out
+and said so, the others still run.
 """
 
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 
 TIMEOUT = 10.0  # seconds any single socket operation may take before the test fails
 
@@ -255,7 +265,15 @@ def test_echo(server, loadgen):
 
 def served_once(sock, server):
     """One exchange on sock, so the server has surely accepted it and is serving it."""
-    if "http" in os.path.basename(server):
+    if "kv" in os.path.basename(server):
+        sock.sendall(b"PING\r\n")
+        got = b""
+        while b"\r\n" not in got:
+            more = sock.recv(64)
+            check(more, "connection closed before PONG")
+            got += more
+        check(got == b"+PONG\r\n", f"PING answered {got!r}")
+    elif "http" in os.path.basename(server):
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         got = b""
         while b"Hello, World!" not in got:
@@ -315,6 +333,293 @@ def test_shutdown(server):
         proc.communicate()
 
 
+def resp_command(*args):
+    """One command as a RESP array of bulk strings."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+class RespReader:
+    """Reads RESP2 replies off a socket: str for +simple, ("err", text) for -errors, int,
+    bytes or None for bulk strings, lists for arrays."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _more(self):
+        chunk = self.sock.recv(65536)
+        check(chunk, f"stream ended inside a reply: {self.buf!r}")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._more()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return ("err", rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._more()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise Failure(f"not a RESP reply: {line!r}")
+
+    def at_eof(self):
+        if self.buf:
+            return False
+        try:
+            return self.sock.recv(65536) == b""
+        except ConnectionResetError:
+            return True
+
+
+def kv_exchange(port, checks):
+    """Sends each command, one at a time, and compares its reply."""
+    s = connect(port)
+    r = RespReader(s)
+    try:
+        for cmd, want in checks:
+            s.sendall(resp_command(*cmd) if isinstance(cmd, tuple) else cmd)
+            got = r.reply()
+            check(got == want, f"{cmd!r}: got {got!r}, want {want!r}")
+    finally:
+        s.close()
+
+
+def expect_protocol_error_and_close(port, data, what, allow_reset=False):
+    s = connect(port)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before all of it is sent
+        r = RespReader(s)
+        try:
+            got = r.reply()
+        except ConnectionResetError:
+            raise Failure(f"{what}: connection reset before the error reply arrived")
+        check(isinstance(got, tuple) and got[1].startswith("ERR Protocol error"),
+              f"{what}: got {got!r}, want -ERR Protocol error")
+        check(r.at_eof(), f"{what}: connection left open after a protocol error")
+    finally:
+        s.close()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_kv(server):
+    proc, port = start_server([server])
+    try:
+        kv_exchange(port, [
+            (("PING",), "PONG"),
+            (("ping", "hello"), b"hello"),
+            (("ECHO", "a b"), b"a b"),
+            (("FLUSHALL",), "OK"),
+            (("GET", "missing"), None),
+            (("SET", "k", "v1"), "OK"),
+            (("GET", "k"), b"v1"),
+            (("set", "k", "v2"), "OK"),
+            (("GET", "k"), b"v2"),
+            (("SET", "bin", b"\x00\r\n\xff"), "OK"),
+            (("GET", "bin"), b"\x00\r\n\xff"),
+            (("SET", "k", "x", "NX"), None),
+            (("SET", "new", "x", "XX"), None),
+            (("SET", "k", "x", "BOGUS"), ("err", "ERR syntax error")),
+            (("SET", "k", "x", "EX", "0"), ("err", "ERR invalid expire time in 'set' command")),
+            (("INCR", "n"), 1),
+            (("INCR", "n"), 2),
+            (("DECR", "n"), 1),
+            (("DECR", "m"), -1),
+            (("INCR", "k"), ("err", "ERR value is not an integer or out of range")),
+            (("SET", "big", "9223372036854775807"), "OK"),
+            (("INCR", "big"), ("err", "ERR increment or decrement would overflow")),
+            (("MSET", "a", "1", "b", "2"), "OK"),
+            (("MGET", "a", "b", "nope"), [b"1", b"2", None]),
+            (("EXISTS", "a", "b", "nope", "a"), 3),
+            (("DEL", "a", "b", "nope"), 2),
+            (("EXISTS", "a"), 0),
+            (("DBSIZE",), 5),  # k, bin, n, m, big
+            (("GET",), ("err", "ERR wrong number of arguments for 'get' command")),
+            (("GET", "a", "b"), ("err", "ERR wrong number of arguments for 'get' command")),
+            (("MSET", "a", "1", "b"), ("err", "ERR wrong number of arguments for 'mset' command")),
+            (("NOSUCH", "x"), ("err", "ERR unknown command 'NOSUCH'")),
+            (("COMMAND",), []),
+            (("COMMAND", "DOCS"), []),
+            (("CONFIG", "GET", "save"), [b"save", b""]),
+            (("CONFIG", "GET", "appendonly"), [b"appendonly", b"no"]),
+            (("CONFIG", "GET", "maxmemory"), []),
+            # Inline commands, as typed into telnet (and redis-benchmark's PING_INLINE).
+            (b"PING\r\n", "PONG"),
+            (b"SET  inl   value\r\n", "OK"),
+            (b"GET inl\n", b"value"),
+            (b"\r\nPING\r\n", "PONG"),  # an empty line is no command
+            (("FLUSHALL",), "OK"),
+            (("DBSIZE",), 0),
+        ])
+
+        # Expiry: PX 100 is gone after 100 ms (lazily: on the next access).
+        kv_exchange(port, [(("SET", "t", "v", "PX", "100"), "OK"), (("GET", "t"), b"v")])
+        time.sleep(0.25)  # sleep-ok: the key's 100 ms lifetime must pass
+        kv_exchange(port, [(("GET", "t"), None), (("EXISTS", "t"), 0)])
+
+        # Pipelining: 100 commands in one send, 100 replies in order.
+        s = connect(port)
+        r = RespReader(s)
+        batch = b"".join(resp_command("INCR", "pipe") for _ in range(99)) + resp_command("GET", "pipe")
+        s.sendall(batch)
+        for i in range(1, 100):
+            got = r.reply()
+            check(got == i, f"pipelined INCR {i}: got {got!r}")
+        got = r.reply()
+        check(got == b"99", f"pipelined GET: got {got!r}")
+
+        # A pipelined batch cut at every byte.
+        burst = resp_command("SET", "cut", "abc") + resp_command("GET", "cut") + b"PING\r\n"
+        for i in range(len(burst)):
+            s.sendall(burst[i:i + 1])
+        for want in ("OK", b"abc", "PONG"):
+            got = r.reply()
+            check(got == want, f"byte-by-byte: got {got!r}, want {want!r}")
+
+        # A value larger than the server's buffers (1 MiB) both ways.
+        big = bytes(random.Random(1).randrange(256) for _ in range(1 << 20))
+        s.sendall(resp_command("SET", "bigval", big) + resp_command("GET", "bigval"))
+        check(r.reply() == "OK", "SET of 1 MiB")
+        check(r.reply() == big, "GET of 1 MiB: different bytes")
+
+        # QUIT: +OK, then the server closes.
+        s.sendall(resp_command("QUIT"))
+        check(r.reply() == "OK", "QUIT answer")
+        check(r.at_eof(), "connection open after QUIT")
+        s.close()
+
+        # Malformed and hostile input: -ERR Protocol error, then the connection closes.
+        bad = {
+            "non-numeric array length": b"*abc\r\n",
+            "no '$' before an argument": b"*1\r\nGET\r\n",
+            "non-numeric bulk length": b"*1\r\n$x\r\n",
+            "negative bulk length": b"*1\r\n$-5\r\n",
+            "oversized bulk length (600 MB)": b"*2\r\n$3\r\nSET\r\n$600000000\r\n",
+            "bulk length beyond int64": b"*1\r\n$99999999999999999999999\r\n",
+            "oversized array length": b"*99999999\r\n",
+            "bulk string without CRLF": b"*1\r\n$4\r\nPINGxx",
+            "endless inline line": b"P" * 200000,
+            "endless header line": b"*1\r\n$" + b"1" * 100000,
+        }
+        for what, data in bad.items():
+            expect_protocol_error_and_close(port, data, what)
+
+        # A good command pipelined before a bad one is answered first.
+        s = connect(port)
+        r = RespReader(s)
+        s.sendall(resp_command("PING") + b"*x\r\n" + resp_command("PING"))
+        check(r.reply() == "PONG", "good command before a bad one")
+        got = r.reply()
+        check(isinstance(got, tuple) and "Protocol error" in got[1], f"bad after good: {got!r}")
+        check(r.at_eof(), "connection open after a pipelined protocol error")
+        s.close()
+
+        # Announced but unsent bulk strings: the server's memory follows the bytes that arrived.
+        before = rss_kib(proc.pid)
+        held = []
+        for _ in range(8):
+            h = connect(port)
+            h.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\n" + b"z" * 1000)
+            held.append(h)
+        kv_exchange(port, [(("PING",), "PONG")])  # the server has read those by now
+        time.sleep(0.2)  # sleep-ok: let the server's workers take in the eight requests
+        after = rss_kib(proc.pid)
+        check(after - before < 64 * 1024,
+              f"8 announced 500 MB values grew the server by {after - before} KiB")
+        for h in held:
+            h.close()
+
+        # Random bytes on many connections: the server must survive all of them.
+        rng = random.Random(5)
+        for i in range(100):
+            s = connect(port)
+            try:
+                prefix = [b"", b"*", b"*2\r\n$", b"*1\r\n"][i % 4]
+                s.sendall(prefix + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(65536):
+                    pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            finally:
+                s.close()
+        check(proc.poll() is None, f"kv_server exited (status {proc.returncode}) during the fuzzing")
+        kv_exchange(port, [(("PING",), "PONG")])
+
+        test_redis_tools(port)
+        check(proc.poll() is None, f"kv_server exited (status {proc.returncode})")
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_redis_tools(port):
+    """redis-cli and redis-benchmark against the server, when they are installed."""
+    cli = shutil.which("redis-cli")
+    bench = shutil.which("redis-benchmark")
+    if cli is None or bench is None:
+        print("kv: redis-cli / redis-benchmark not on PATH (Debian: redis-tools); "
+              "their checks are left out", file=sys.stderr)
+        return
+
+    def run_cli(*args):
+        out = subprocess.run([cli, "-p", str(port), *args], capture_output=True, text=True,
+                             timeout=30)
+        check(out.returncode == 0, f"redis-cli {args}: exit {out.returncode}: {out.stderr!r}")
+        return out.stdout.strip()
+
+    check(run_cli("FLUSHALL") == "OK", "redis-cli FLUSHALL")
+    check(run_cli("SET", "greeting", "hello world") == "OK", "redis-cli SET")
+    check(run_cli("GET", "greeting") == "hello world", "redis-cli GET")
+    check(run_cli("INCR", "visits") == "1", "redis-cli INCR")
+    check(run_cli("MGET", "greeting", "visits").split("\n") == ["hello world", "1"],
+          "redis-cli MGET")
+    check(run_cli("PING") == "PONG", "redis-cli PING")
+    check("unknown command" in run_cli("NOSUCH"), "redis-cli unknown command")
+    check(run_cli("DBSIZE") == "2", "redis-cli DBSIZE")
+
+    out = subprocess.run([bench, "-p", str(port), "-t", "set,get", "-n", "20000", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, f"redis-benchmark exit {out.returncode}: {out.stderr!r}")
+    text = out.stdout.replace("\r", "\n")
+    for name in ("SET", "GET"):
+        m = re.search(rf"^{name}: ([\d.]+) requests per second", text, re.M)
+        check(m and float(m.group(1)) > 0, f"redis-benchmark printed no {name} rate: {text!r}")
+        print(f"kv: redis-benchmark {name}: {m.group(1)} requests/s", file=sys.stderr)
+    check("WARNING" not in out.stdout + out.stderr, f"redis-benchmark warned: {out.stderr!r}")
+    check(run_cli("DBSIZE") != "0", "redis-benchmark's SETs left no keys")
+
+
 def main():
     try:
         if len(sys.argv) == 3 and sys.argv[1] == "http":
@@ -323,6 +628,8 @@ def main():
             test_echo(sys.argv[2], sys.argv[3])
         elif len(sys.argv) == 3 and sys.argv[1] == "shutdown":
             test_shutdown(sys.argv[2])
+        elif len(sys.argv) == 3 and sys.argv[1] == "kv":
+            test_kv(sys.argv[2])
         else:
             print(__doc__, file=sys.stderr)
             return 2

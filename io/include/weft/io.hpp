@@ -12,6 +12,7 @@
 #include <weft/io/address.hpp>
 #include <weft/io/async_fd.hpp>
 #include <weft/io/backend.hpp>
+#include <weft/io/buffered.hpp>
 #include <weft/io/error.hpp>
 #include <weft/io/file.hpp>
 #include <weft/io/listen_options.hpp>

@@ -16,10 +16,14 @@ namespace weft::io {
 
 /// Conditions std::errc lacks. Category name: "weft.io".
 enum class errc {
-    unexpected_eof = 1, ///< read_exact: the peer closed (EOF) before the buffer was full
+    unexpected_eof = 1, ///< read_exact: the peer closed (EOF) before the buffer was full;
+                        ///< buffered_reader: also EOF in the middle of a line or record
     host_not_found,     ///< resolve: the name does not exist (EAI_NONAME, EAI_NODATA)
     resolve_again,      ///< resolve: temporary failure in name resolution (EAI_AGAIN)
     resolve_failed,     ///< resolve: any other getaddrinfo failure
+    message_too_long,   ///< buffered_reader: the size limit was reached before the delimiter
+    end_of_stream,      ///< buffered_reader: the stream ended cleanly, before any byte of the
+                        ///< next line or record (Go's io.EOF)
 };
 
 /// The category of weft::io::errc codes.
