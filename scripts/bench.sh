@@ -78,7 +78,8 @@ cmake --build "$build" --target weft_micro_bench || {
 }
 io_targets=()
 if [[ -d $root/io ]]; then
-    io_targets=(weft_example_echo_server weft_example_http_hello weft_example_loadgen)
+    io_targets=(weft_example_echo_server weft_example_http_hello weft_example_loadgen
+        weft_example_pipeline)
     cmake --build "$build" --target "${io_targets[@]}"
     # The no-runtime floor of the echo table (bench/kernel/floor_echo.cpp); its rows say n/a
     # without it.
@@ -155,6 +156,13 @@ if [[ ${WEFT_BENCH_IO:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 ]]; th
     echo
     echo "I/O servers (server pinned to CPU 0, load generator to CPU 1; see bench/drivers/io_compare.py):"
     python3 "$root/bench/drivers/io_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
+fi
+
+# --- pipeline: files, hashing, channels (weft vs std::thread + mutex queue) -------------------
+if [[ ${WEFT_BENCH_PIPELINE:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 ]]; then
+    echo
+    echo "pipeline (examples/pipeline: weft vs the same job on std::thread; bench/drivers/pipeline_compare.py):"
+    python3 "$root/bench/drivers/pipeline_compare.py" "$build/examples/pipeline" --runs "$runs" "${io_args[@]}"
 fi
 
 # --- cancellation ---------------------------------------------------------------------------------
