@@ -11,10 +11,10 @@
 //     $ redis-benchmark -p 6380 -t set,get -n 100000 -q
 //
 // Commands: PING [msg], ECHO msg, GET key, SET key value [EX seconds | PX ms] [NX | XX],
-// DEL key..., EXISTS key..., INCR key, DECR key, MGET key..., MSET key value..., DBSIZE,
-// FLUSHALL, COMMAND (an empty array: enough for redis-cli), CONFIG GET name (`save` and
-// `appendonly`, which redis-benchmark asks for, say there is no persistence; any other name gives
-// an empty array), QUIT. Errors are Redis's own words.
+// DEL key..., EXISTS key..., INCR key, DECR key, EXPIRE/PEXPIRE key n, TTL/PTTL key, MGET key...,
+// MSET key value..., DBSIZE, FLUSHALL, COMMAND (an empty array: enough for redis-cli), CONFIG GET
+// name (`save` and `appendonly`, which redis-benchmark asks for, say there is no persistence; any
+// other name gives an empty array), QUIT. Errors are Redis's own words.
 //
 // How a connection is served (serve() below):
 //   1. read one command: an array of bulk strings ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", what every
@@ -505,28 +505,83 @@ weft::task<weft::result<void>> cmd_quit(request& r) {
     co_return weft::result<void>{};
 }
 
+// EXPIRE/PEXPIRE key n: 1 if the key exists (it now expires n s / ms from now), else 0. A
+// non-positive n deletes the key, as in Redis.
+weft::task<weft::result<void>> set_expiry(request& r, std::int64_t scale) {
+    std::int64_t n = 0;
+    if (!parse_int(r.args[2], n) || n > std::numeric_limits<std::int64_t>::max() / 1000 / scale) {
+        reply_error(r.out, "ERR value is not an integer or out of range");
+        co_return weft::result<void>{};
+    }
+    auto& sh = r.db.shard_of(r.args[1]);
+    auto g = co_await sh.lock.lock();
+    if (!g) {
+        co_return g.error();
+    }
+    auto it = sh.find(r.args[1]);
+    if (it == sh.map.end()) {
+        reply_int(r.out, 0);
+    } else if (n <= 0) {
+        sh.map.erase(it);
+        reply_int(r.out, 1);
+    } else {
+        it->second.expires = steady::now() + std::chrono::milliseconds(n * scale);
+        reply_int(r.out, 1);
+    }
+    co_return weft::result<void>{};
+}
+weft::task<weft::result<void>> cmd_expire(request& r) {
+    return set_expiry(r, 1000);
+}
+weft::task<weft::result<void>> cmd_pexpire(request& r) {
+    return set_expiry(r, 1);
+}
+
+// TTL/PTTL key: the time left in s / ms (rounded up, as Redis does), -1 without expiry, -2 when
+// the key does not exist.
+weft::task<weft::result<void>> time_left(request& r, std::int64_t unit_ms) {
+    auto& sh = r.db.shard_of(r.args[1]);
+    auto g = co_await sh.lock.lock();
+    if (!g) {
+        co_return g.error();
+    }
+    auto it = sh.find(r.args[1]);
+    if (it == sh.map.end()) {
+        reply_int(r.out, -2);
+    } else if (it->second.expires == steady::time_point{}) {
+        reply_int(r.out, -1);
+    } else {
+        const auto ms =
+            std::chrono::ceil<std::chrono::milliseconds>(it->second.expires - steady::now())
+                .count();
+        reply_int(r.out, (std::max<std::int64_t>(ms, 0) + unit_ms - 1) / unit_ms);
+    }
+    co_return weft::result<void>{};
+}
+weft::task<weft::result<void>> cmd_ttl(request& r) {
+    return time_left(r, 1000);
+}
+weft::task<weft::result<void>> cmd_pttl(request& r) {
+    return time_left(r, 1);
+}
+
 struct command_spec {
     std::string_view name; // as Redis spells it in errors: lower case
     int arity;             // Redis's convention: n = exactly n words, -n = at least n
     command_fn run;
 };
 
-constexpr std::array<command_spec, 15> commands{{
+constexpr std::array<command_spec, 19> commands{{
     // the most used first
-    {"get", 2, cmd_get},
-    {"set", -3, cmd_set},
-    {"ping", -1, cmd_ping},
-    {"incr", 2, cmd_incr},
-    {"decr", 2, cmd_decr},
-    {"mget", -2, cmd_mget},
-    {"mset", -3, cmd_mset},
-    {"del", -2, cmd_del},
-    {"exists", -2, cmd_exists},
-    {"echo", 2, cmd_echo},
-    {"dbsize", 1, cmd_dbsize},
-    {"flushall", -1, cmd_flushall},
-    {"command", -1, cmd_command},
-    {"config", -2, cmd_config},
+    {"get", 2, cmd_get},          {"set", -3, cmd_set},
+    {"ping", -1, cmd_ping},       {"incr", 2, cmd_incr},
+    {"decr", 2, cmd_decr},        {"mget", -2, cmd_mget},
+    {"mset", -3, cmd_mset},       {"del", -2, cmd_del},
+    {"exists", -2, cmd_exists},   {"expire", 3, cmd_expire},
+    {"pexpire", 3, cmd_pexpire},  {"ttl", 2, cmd_ttl},
+    {"pttl", 2, cmd_pttl},        {"echo", 2, cmd_echo},
+    {"dbsize", 1, cmd_dbsize},    {"flushall", -1, cmd_flushall},
+    {"command", -1, cmd_command}, {"config", -2, cmd_config},
     {"quit", -1, cmd_quit},
 }};
 

@@ -486,6 +486,25 @@ def test_kv(server):
         kv_exchange(port, [(("SET", "t", "v", "PX", "100"), "OK"), (("GET", "t"), b"v")])
         time.sleep(0.25)  # sleep-ok: the key's 100 ms lifetime must pass
         kv_exchange(port, [(("GET", "t"), None), (("EXISTS", "t"), 0)])
+        # EXPIRE/PEXPIRE/TTL/PTTL: -2 for a missing key, -1 without expiry, time left otherwise;
+        # a non-positive expiry deletes the key.
+        kv_exchange(port, [
+            (("TTL", "nokey"), -2),
+            (("EXPIRE", "nokey", "10"), 0),
+            (("SET", "e", "v"), "OK"),
+            (("TTL", "e"), -1),
+            (("EXPIRE", "e", "100"), 1),
+            (("TTL", "e"), 100),
+            (("PEXPIRE", "e", "5000"), 1),
+            (("TTL", "e"), 5),
+            (("EXPIRE", "e", "x"), ("err", "ERR value is not an integer or out of range")),
+            (("EXPIRE", "e", "0"), 1),
+            (("EXISTS", "e"), 0),
+            (("SET", "p", "v"), "OK"),
+            (("PEXPIRE", "p", "100"), 1),
+        ])
+        time.sleep(0.25)  # sleep-ok: the key's 100 ms lifetime must pass
+        kv_exchange(port, [(("PTTL", "p"), -2), (("GET", "p"), None)])
 
         # Pipelining: 100 commands in one send, 100 replies in order.
         s = connect(port)
