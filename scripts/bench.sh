@@ -79,7 +79,7 @@ cmake --build "$build" --target weft_micro_bench || {
 io_targets=()
 if [[ -d $root/io ]]; then
     io_targets=(weft_example_echo_server weft_example_http_hello weft_example_loadgen
-        weft_example_pipeline)
+        weft_example_pipeline weft_example_kv_server)
     cmake --build "$build" --target "${io_targets[@]}"
     # The no-runtime floor of the echo table (bench/kernel/floor_echo.cpp); its rows say n/a
     # without it.
@@ -163,6 +163,12 @@ if [[ ${WEFT_BENCH_PIPELINE:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 
     echo
     echo "pipeline (examples/pipeline: weft vs the same job on std::thread; bench/drivers/pipeline_compare.py):"
     python3 "$root/bench/drivers/pipeline_compare.py" "$build/examples/pipeline" --runs "$runs" "${io_args[@]}"
+fi
+
+# --- kv_server vs redis-server (redis-benchmark; needs scripts/install-deps.sh bench) ----------
+if [[ ${WEFT_BENCH_KV:-1} != 0 && $subset == 0 && ${#io_targets[@]} -gt 0 ]]; then
+    echo
+    python3 "$root/bench/drivers/kv_compare.py" --build "$build" --runs "$runs" "${io_args[@]}"
 fi
 
 # --- cancellation ---------------------------------------------------------------------------------
