@@ -13,7 +13,7 @@ int main() {
         if (!sigs) {
             co_return -1;
         }
-        ::kill(::getpid(), SIGTERM); // stands in for `kill -TERM <pid>` from outside
+        ::kill(::getpid(), SIGTERM);      // stands in for `kill -TERM <pid>` from outside
         auto sig = co_await sigs->next(); // result<int>: the signal's number
         co_return sig ? *sig : -1;
     });

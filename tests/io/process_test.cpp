@@ -137,7 +137,7 @@ TEST_CASE("bad programs and directories are clear errors, and start nothing", "[
     ::unlink(path);
 }
 
-TEST_CASE("a wait that times out kills nothing; kill() then ends the child", "[io][process]") {
+TEST_CASE("a wait that times out kills nothing, and kill() then ends the child", "[io][process]") {
     WEFT_IO_TEST_PROLOGUE();
     std::error_code timed;
     bool alive_after_timeout = false;
