@@ -30,7 +30,7 @@ void blocking_pool::submit(blocking_job* job) {
 }
 
 void blocking_pool::thread_main() {
-    block_sigpipe_in_this_thread();
+    block_async_signals_in_this_thread();
     std::unique_lock lk(mu_);
     for (;;) {
         while (jobs_.empty() && !closed_) {

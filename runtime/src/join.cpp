@@ -35,6 +35,7 @@
 #include <weft/runtime/detail/promise.hpp>
 
 #include "scheduler.hpp"
+#include "thread_signals.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -73,6 +74,7 @@ bool block_until_done(scheduler& s, promise_base& p) {
         // The workers may all have gone to sleep before we registered: their last deadlock check
         // found no waiter to release. Check once more now that we are one.
         s.check_deadlock();
+        async_signals_blocked quiet; // a signal goes to sysmon meanwhile (thread_signals.hpp)
         w->sem.acquire();
     }
     s.remove_block_waiter(w);

@@ -484,7 +484,7 @@ void worker::park() {
 
 void worker::run(std::latch& ready) {
     tls_worker = this;
-    block_sigpipe_in_this_thread();
+    block_async_signals_in_this_thread();
     frame_cache_enable();
     if (sched_.reactor_factory_ != nullptr) {
         reactor_ = sched_.reactor_factory_(index_);

@@ -160,8 +160,9 @@ bool read_task_file(const char* tid, const char* file, char* buf, std::size_t si
 /// True if thread `tid` of this process can run no user code: one of io_uring's kernel workers
 /// ("iou-wrk-N", "iou-sqp-N"), or, in a ThreadSanitizer build, one of its background threads
 /// (one per process, restarted in a forked child and sometimes twice there; they block every
-/// signal, which a thread that may feed a runtime does not: SIGINT, SIGTERM, SIGHUP, SIGUSR1 and
-/// SIGALRM all blocked is the mark).
+/// signal, the synchronous faults too, which a thread that may feed a runtime does not: weft's own
+/// threads block the asynchronous signals but never SIGSEGV or SIGBUS (thread_signals.hpp), so
+/// SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, SIGSEGV and SIGBUS all blocked is the mark).
 bool runs_no_user_code(const char* tid) noexcept {
     char buf[2048];
     if (read_task_file(tid, "comm", buf, sizeof buf) && std::strncmp(buf, "iou-", 4) == 0) {
@@ -176,7 +177,7 @@ bool runs_no_user_code(const char* tid) noexcept {
     }
     const unsigned long long blocked = std::strtoull(line + 8, nullptr, 16);
     unsigned long long mark = 0;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM}) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, SIGSEGV, SIGBUS}) {
         mark |= 1ULL << (sig - 1);
     }
     return (blocked & mark) == mark;

@@ -23,9 +23,11 @@
 //
 // Rules: do not block these signals (a blocked signal never reaches a handler; weft's workers do
 // not block them) and do not install your own handler for them while a signal_set listens.
-// Signals of one kind that arrive before next() is called are kept (up to 64 Ki pending per set)
-// and delivered in order; like POSIX, the kernel may merge a burst of one standard signal into
-// one. SIGKILL and SIGSTOP cannot be caught (open() fails with invalid_argument), nor can the
+// Signals that arrive before next() is called are kept (up to 64 Ki pending per set), in the
+// order the handler ran; like POSIX, the kernel may merge a burst of one standard signal into
+// one. weft's own threads block asynchronous signals (the monitor thread or the program's own
+// threads take them), so to signal the process from a task use kill(getpid(), sig): raise() from
+// a task would leave the signal pending on that worker. SIGKILL and SIGSTOP cannot be caught (open() fails with invalid_argument), nor can the
 // synchronous faults SIGSEGV, SIGBUS, SIGFPE, SIGILL (refused likewise).
 //
 // Thread-safety: open() and close() from any thread; one task at a time awaits next() on one set
