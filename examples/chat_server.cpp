@@ -53,9 +53,7 @@
 #include "graceful.hpp"
 
 #include <array>
-#include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -528,47 +526,14 @@ weft::task<> serve(tcp_stream conn, hub& h, std::chrono::milliseconds ping) {
     }
 }
 
-weft::task<int> listen_and_serve(std::uint16_t port, std::chrono::milliseconds ping, hub& h) {
-    // Listen for SIGINT/SIGTERM before announcing the port (see echo_server.cpp).
-    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
-    auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
-    if (!sigs || !listener) {
-        std::fprintf(
-            stderr,
-            "chat_server: cannot listen on 127.0.0.1:%u: %s\n",
-            port,
-            (sigs ? listener.error() : sigs.error()).message().c_str());
-        co_return 1;
-    }
-    const auto bound = listener->local_address();
-    std::printf(
-        "chat_server listening on %s (io backend: %s)\n",
-        bound ? bound->to_string().c_str() : "?",
-        weft::io::to_string(weft::io::current_backend()));
-    std::fflush(stdout); // a script may be waiting for this line to learn the port
-
-    auto serve_one = [&h, ping](tcp_stream conn) { return serve(std::move(conn), h, ping); };
-    co_return co_await examples::serve_until_signal("chat_server", *listener, *sigs, serve_one, 2s);
-}
-
-template <class T>
-std::optional<T> parse_number(const char* s) {
-    T v{};
-    const char* end = s + std::strlen(s);
-    const auto [p, ec] = std::from_chars(s, end, v);
-    if (ec != std::errc{} || p != end || p == s) {
-        return std::nullopt;
-    }
-    return v;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     std::optional<std::uint16_t> port = 7001;
     std::optional<std::uint32_t> ping_ms = 30000;
-    if (argc > 3 || (argc >= 2 && !(port = parse_number<std::uint16_t>(argv[1]))) ||
-        (argc == 3 && (!(ping_ms = parse_number<std::uint32_t>(argv[2])) || *ping_ms == 0))) {
+    if (argc > 3 || (argc >= 2 && !(port = examples::parse_number<std::uint16_t>(argv[1]))) ||
+        (argc == 3 &&
+         (!(ping_ms = examples::parse_number<std::uint32_t>(argv[2])) || *ping_ms == 0))) {
         std::fprintf(
             stderr,
             "usage: chat_server [port [ping-ms]]   (default 7001 and 30000; port 0 picks a free "
@@ -576,5 +541,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     hub h; // outlives the runtime, so every connection task may hold a reference to it
-    return weft::run(listen_and_serve(*port, std::chrono::milliseconds(*ping_ms), h));
+    const std::chrono::milliseconds ping(*ping_ms);
+    auto serve_one = [&h, ping](tcp_stream conn) { return serve(std::move(conn), h, ping); };
+    return weft::run(examples::listen_and_serve("chat_server", *port, serve_one, 2s));
 }

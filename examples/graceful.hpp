@@ -1,8 +1,6 @@
 // graceful.hpp: the graceful shutdown every example server uses, written once.
 //
-//     auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});   // before announcing the port
-//     ...bind, announce...
-//     co_return co_await examples::serve_until_signal("echo_server", *listener, *sigs, serve, 5s);
+//     return weft::run(examples::listen_and_serve("echo_server", port, serve, 2s));
 //
 // The pattern (Go's http.Server.Shutdown, with the listener as the only shared state):
 //   1. accept connections, each served by serve(conn) as a child of one weft::scope;
@@ -16,9 +14,13 @@
 #include <weft/io.hpp>
 #include <weft/runtime.hpp>
 
+#include <charconv>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 namespace examples {
@@ -74,6 +76,46 @@ weft::task<int> serve_until_signal(
         clean ? "every connection finished"
               : "cancelled the connections left after the grace period");
     co_return sig ? 0 : 1;
+}
+
+/// Listens on 127.0.0.1:port, prints "<name> listening on ADDR (io backend: B)" (a script waits
+/// for that line to learn the port), and serves until SIGINT or SIGTERM (serve_until_signal).
+/// The signals are listened for before the line is printed: a script that signals as soon as it
+/// reads it must find the handler in place.
+template <class Serve>
+weft::task<int> listen_and_serve(
+    const char* name, std::uint16_t port, Serve serve, std::chrono::nanoseconds grace) {
+    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
+    auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
+    if (!sigs || !listener) {
+        std::fprintf(
+            stderr,
+            "%s: cannot listen on 127.0.0.1:%u: %s\n",
+            name,
+            port,
+            (sigs ? listener.error() : sigs.error()).message().c_str());
+        co_return 1;
+    }
+    const auto bound = listener->local_address();
+    std::printf(
+        "%s listening on %s (io backend: %s)\n",
+        name,
+        bound ? bound->to_string().c_str() : "?",
+        weft::io::to_string(weft::io::current_backend()));
+    std::fflush(stdout);
+    co_return co_await serve_until_signal(name, *listener, *sigs, std::move(serve), grace);
+}
+
+/// A decimal number that fits T, digits only; nullopt otherwise.
+template <class T>
+std::optional<T> parse_number(const char* s) {
+    T v{};
+    const char* end = s + std::strlen(s);
+    const auto [p, ec] = std::from_chars(s, end, v);
+    if (ec != std::errc{} || p != end || p == s) {
+        return std::nullopt;
+    }
+    return v;
 }
 
 } // namespace examples

@@ -33,9 +33,7 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -150,45 +148,13 @@ weft::task<> serve(weft::io::tcp_stream conn) {
     }
 }
 
-weft::task<int> listen_and_serve(std::uint16_t port) {
-    // Listen for SIGINT/SIGTERM before announcing the port (see echo_server.cpp).
-    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
-    auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
-    if (!sigs || !listener) {
-        std::fprintf(
-            stderr,
-            "http_hello: cannot listen on 127.0.0.1:%u: %s\n",
-            port,
-            (sigs ? listener.error() : sigs.error()).message().c_str());
-        co_return 1;
-    }
-    const auto bound = listener->local_address();
-    std::printf(
-        "http_hello listening on %s (io backend: %s)\n",
-        bound ? bound->to_string().c_str() : "?",
-        weft::io::to_string(weft::io::current_backend()));
-    std::fflush(stdout); // a script may be waiting for this line to learn the port
-
-    co_return co_await examples::serve_until_signal("http_hello", *listener, *sigs, serve, 2s);
-}
-
-std::optional<std::uint16_t> parse_port(const char* s) {
-    std::uint16_t port = 0;
-    const char* end = s + std::strlen(s);
-    const auto [p, ec] = std::from_chars(s, end, port);
-    if (ec != std::errc{} || p != end || p == s) {
-        return std::nullopt;
-    }
-    return port;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     std::optional<std::uint16_t> port = 8080;
-    if (argc > 2 || (argc == 2 && !(port = parse_port(argv[1])))) {
+    if (argc > 2 || (argc == 2 && !(port = examples::parse_number<std::uint16_t>(argv[1])))) {
         std::fprintf(stderr, "usage: http_hello [port]   (default 8080; 0 picks a free port)\n");
         return 2;
     }
-    return weft::run(listen_and_serve(*port));
+    return weft::run(examples::listen_and_serve("http_hello", *port, serve, 2s));
 }

@@ -43,7 +43,6 @@
 #include <bitset>
 #include <charconv>
 #include <chrono>
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -805,49 +804,16 @@ weft::task<> serve(tcp_stream conn, store& db) {
     }
 }
 
-weft::task<int> listen_and_serve(std::uint16_t port, store& db) {
-    // Listen for SIGINT/SIGTERM before announcing the port (see echo_server.cpp).
-    auto sigs = weft::io::signal_set::open({SIGINT, SIGTERM});
-    auto listener = weft::io::tcp_listener::bind(weft::io::address::ipv4_loopback(port));
-    if (!sigs || !listener) {
-        std::fprintf(
-            stderr,
-            "kv_server: cannot listen on 127.0.0.1:%u: %s\n",
-            port,
-            (sigs ? listener.error() : sigs.error()).message().c_str());
-        co_return 1;
-    }
-    const auto bound = listener->local_address();
-    std::printf(
-        "kv_server listening on %s (io backend: %s)\n",
-        bound ? bound->to_string().c_str() : "?",
-        weft::io::to_string(weft::io::current_backend()));
-    std::fflush(stdout); // a script may be waiting for this line to learn the port
-
-    // One task per connection until SIGINT or SIGTERM; then the graceful shutdown of
-    // graceful.hpp. `db` outlives every connection task (main owns it).
-    auto serve_one = [&db](tcp_stream conn) { return serve(std::move(conn), db); };
-    co_return co_await examples::serve_until_signal("kv_server", *listener, *sigs, serve_one, 2s);
-}
-
-std::optional<std::uint16_t> parse_port(const char* s) {
-    std::uint16_t port = 0;
-    const char* end = s + std::strlen(s);
-    const auto [p, ec] = std::from_chars(s, end, port);
-    if (ec != std::errc{} || p != end || p == s) {
-        return std::nullopt;
-    }
-    return port;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     std::optional<std::uint16_t> port = 6379;
-    if (argc > 2 || (argc == 2 && !(port = parse_port(argv[1])))) {
+    if (argc > 2 || (argc == 2 && !(port = examples::parse_number<std::uint16_t>(argv[1])))) {
         std::fprintf(stderr, "usage: kv_server [port]   (default 6379; 0 picks a free port)\n");
         return 2;
     }
     store db; // outlives the runtime, so every connection task may hold a reference to it
-    return weft::run(listen_and_serve(*port, db));
+    // `db` outlives every connection task: main owns it.
+    auto serve_one = [&db](tcp_stream conn) { return serve(std::move(conn), db); };
+    return weft::run(examples::listen_and_serve("kv_server", *port, serve_one, 2s));
 }
