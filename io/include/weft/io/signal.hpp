@@ -27,8 +27,9 @@
 // order the handler ran; like POSIX, the kernel may merge a burst of one standard signal into
 // one. weft's own threads block asynchronous signals (the monitor thread or the program's own
 // threads take them), so to signal the process from a task use kill(getpid(), sig): raise() from
-// a task would leave the signal pending on that worker. SIGKILL and SIGSTOP cannot be caught (open() fails with invalid_argument), nor can the
-// synchronous faults SIGSEGV, SIGBUS, SIGFPE, SIGILL (refused likewise).
+// a task would leave the signal pending on that worker. SIGKILL and SIGSTOP cannot be caught
+// (open() fails with invalid_argument), nor can the synchronous faults SIGSEGV, SIGBUS, SIGFPE,
+// SIGILL (refused likewise).
 //
 // Thread-safety: open() and close() from any thread; one task at a time awaits next() on one set
 // (several sets for one signal each get every signal). Cancellation and with_timeout apply to
