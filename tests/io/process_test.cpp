@@ -145,7 +145,7 @@ TEST_CASE("a wait that times out kills nothing, and kill() then ends the child",
     std::error_code kill_after_reap;
     bool wait_again_same = false;
     run([&]() -> weft::task<> {
-        auto c = child::spawn({.program = "sleep", .args = {"100"}});
+        auto c = child::spawn({.program = "sleep", .args = {"100"}}); // sleep-ok: the child
         REQUIRE(c);
         auto w = co_await weft::with_timeout(30ms, c->wait());
         REQUIRE(!w);
@@ -171,7 +171,9 @@ TEST_CASE("kill_on_destroy kills and reaps a child nobody waited for", "[io][pro
     WEFT_IO_TEST_PROLOGUE();
     pid_t pid = -1;
     run([&]() -> weft::task<> {
-        auto c = child::spawn({.program = "sleep", .args = {"100"}, .kill_on_destroy = true});
+        command cmd{.program = "sleep", .args = {"100"}}; // sleep-ok: the child program
+        cmd.kill_on_destroy = true;
+        auto c = child::spawn(cmd);
         REQUIRE(c);
         pid = c->pid();
         co_return;
