@@ -63,10 +63,11 @@ weft::task<int> serve_until_signal(
     auto accepting =
         weft::spawn(accept_into<Serve>, name, std::ref(l), std::ref(conns), serve, std::ref(sigs));
     const auto sig = co_await sigs.next();
+    l.close(); // stop accepting: new connections are refused, the accept loop ends
     if (sig) {
+        // Only now: whoever reads this line may rely on new connections being refused.
         std::fprintf(stderr, "%s: %s, shutting down\n", name, ::strsignal(*sig));
     }
-    l.close(); // stop accepting: new connections are refused, the accept loop ends
     co_await accepting;
     const bool clean = co_await weft::io::drain(conns, grace);
     std::fprintf(
